@@ -1,0 +1,18 @@
+"""maze_cli: config-driven reinforcement-learning training, from the CLI (maze-run) or Python (RunContext)."""
+from maze_cli.api.run_context import RunContext
+from maze_cli.distributions import (BernoulliProbabilityDistribution, CategoricalProbabilityDistribution,
+                                    DiagonalGaussianProbabilityDistribution, DistributionMapper,
+                                    MultiCategoricalProbabilityDistribution,
+                                    SquashedGaussianProbabilityDistribution)
+from maze_cli.envs import GymMazeEnv, LogStatsWrapper, MazeEnv
+from maze_cli.models import (ProbabilisticPolicyComposer, SharedStateCriticComposer, StepStateCriticComposer,
+                             TorchModelBlock)
+from maze_cli.train import A2CAlgorithmConfig, ConfigError, RolloutEvaluator
+
+__all__ = [
+    "A2CAlgorithmConfig", "BernoulliProbabilityDistribution", "CategoricalProbabilityDistribution", "ConfigError",
+    "DiagonalGaussianProbabilityDistribution", "DistributionMapper", "GymMazeEnv", "LogStatsWrapper", "MazeEnv",
+    "MultiCategoricalProbabilityDistribution", "ProbabilisticPolicyComposer", "RolloutEvaluator", "RunContext",
+    "SharedStateCriticComposer", "SquashedGaussianProbabilityDistribution", "StepStateCriticComposer",
+    "TorchModelBlock",
+]

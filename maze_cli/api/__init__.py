@@ -1,0 +1,4 @@
+"""Python front door: RunContext."""
+from maze_cli.api.run_context import RunContext
+
+__all__ = ["RunContext"]

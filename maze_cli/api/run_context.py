@@ -1,0 +1,127 @@
+"""RunContext: train, evaluate and act from Python with the same config and wiring as ``maze-run``."""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional, Union
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from maze_cli.build import Components, EVAL_SEED_OFFSET, build
+from maze_cli.config_compose import compose_config, override_value
+from maze_cli.envs.log_stats import LogStatsWrapper
+from maze_cli.envs.maze_env import ActorID
+from maze_cli.models.policy import TorchPolicy
+from maze_cli.run import prepare_run
+from maze_cli.train.config import ConfigError
+from maze_cli.train.evaluator import RolloutEvaluator
+from maze_cli.train.trainer import OnPolicyTrainer
+
+
+def _describe(obj: Any) -> Dict[str, Any]:
+    """Config entry recording a Python object that was passed instead of a preset."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        cls = type(obj)
+        return {"_target_": f"{cls.__module__}.{cls.__qualname__}", **dataclasses.asdict(obj)}
+    name = getattr(obj, "__qualname__", type(obj).__qualname__)
+    module = getattr(obj, "__module__", type(obj).__module__)
+    return {"_python_object_": f"{module}.{name}"}
+
+
+class RunContext:
+    """Train an agent from Python: presets by name, Python objects, or both.
+
+    Each group argument is a preset name (``env="cartpole"``), a Python object that replaces the
+    group (an env factory, an ``A2CAlgorithmConfig``, a policy/critic composer), or ``None``
+    (the default preset). ``overrides`` are ``maze-run``'s ``key=value`` pairs as a dict.
+
+    :param env: preset name or zero-argument env factory returning a MazeEnv.
+    :param algorithm: preset name or algorithm config (e.g. ``A2CAlgorithmConfig``).
+    :param policy: preset name or policy composer.
+    :param critic: preset name or critic composer.
+    :param runner: runner preset: ``"dev"``, ``"local"`` (``"ray"`` with the extra installed).
+    :param wrappers: wrappers preset name.
+    :param overrides: ``{"algorithm.lr": 1e-3, ...}``, applied after the presets.
+    :param seed: shorthand for ``overrides={"seed": ...}``.
+    :param output_dir: parent of the run directories (default ``./outputs``).
+    """
+
+    def __init__(self, env: Union[str, Callable, None] = None, algorithm: Any = None, policy: Any = None,
+                 critic: Any = None, runner: Optional[str] = None, wrappers: Optional[str] = None,
+                 overrides: Optional[Mapping[str, Any]] = None, seed: Optional[int] = None,
+                 output_dir: Union[str, Path] = "outputs"):
+        given = {"env": env, "algorithm": algorithm, "policy": policy, "critic": critic,
+                 "runner": runner, "wrappers": wrappers}
+        if runner is not None and not isinstance(runner, str):
+            raise ConfigError(f"runner={runner!r}: expected a runner preset name such as 'dev' or 'local'")
+        if env is not None and not isinstance(env, str) and not callable(env):
+            raise ConfigError(f"env={env!r}: expected a preset name or a zero-argument callable returning "
+                              f"a MazeEnv (an env factory), got {type(env).__name__}")
+        cli_args: List[str] = [f"{group}={value}" for group, value in given.items() if isinstance(value, str)]
+        all_overrides = dict(overrides or {})
+        if seed is not None:
+            all_overrides["seed"] = seed
+        cli_args += [f"{key}={override_value(value)}" for key, value in all_overrides.items()]
+        self.cfg, choices = compose_config(cli_args)
+        self._objects = {group: value for group, value in given.items()
+                         if value is not None and not isinstance(value, str)}
+        with open_dict(self.cfg):
+            for group, obj in self._objects.items():
+                self.cfg[group] = _describe(obj)
+                choices[group] = "custom"
+        self.overrides = cli_args
+        self._run_name = f"{choices['env']}-{choices['algorithm']}-{choices['runner']}"
+        self._output_dir = Path(output_dir)
+        self.run_dir: Optional[Path] = None
+        self._components: Optional[Components] = None
+        self._trainer: Optional[OnPolicyTrainer] = None
+
+    # --- building and training ---------------------------------------------------------------
+
+    def _build(self) -> Components:
+        if self._components is None:
+            self._components = build(self.cfg, **self._objects)
+        return self._components
+
+    def train(self, n_epochs: Optional[int] = None) -> float:
+        """Train (``n_epochs`` overrides the config's); returns the best evaluation return.
+
+        The first call creates the run directory; later calls continue the same run. Afterwards
+        :attr:`policy` holds the best weights found by model selection.
+        """
+        if self._trainer is None:
+            stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
+            self.run_dir = self._output_dir / self._run_name / stamp
+            self._components, self._trainer = prepare_run(self.cfg, self.run_dir, **self._objects)
+        return self._trainer.train(n_epochs)
+
+    @property
+    def policy(self) -> TorchPolicy:
+        """The policy (trained, or freshly initialised before :meth:`train`)."""
+        return self._build().policy
+
+    @property
+    def config(self) -> DictConfig:
+        """The fully composed config, as written to the run's ``config.yaml``."""
+        return self.cfg
+
+    def evaluate(self, n_episodes: Optional[int] = None, deterministic: Optional[bool] = None) -> Dict[str, float]:
+        """Statistics of ``n_episodes`` (default: the algorithm's ``eval_repeats``) on a fresh env."""
+        components = self._build()
+        algo = components.algorithm
+        evaluator = RolloutEvaluator(
+            LogStatsWrapper.wrap(components.env_factory(), logging_prefix="eval"),
+            n_episodes=n_episodes or max(algo.eval_repeats, 1),
+            deterministic=algo.deterministic_eval if deterministic is None else deterministic,
+            seed=int(self.cfg.seed) + EVAL_SEED_OFFSET)
+        return evaluator.evaluate(components.policy)
+
+    def compute_action(self, observation: Mapping[str, Any], actor_id: Optional[ActorID] = None,
+                       deterministic: bool = False) -> Dict[str, np.ndarray]:
+        """The policy's action for one observation of the env."""
+        return self.policy.compute_action(observation, actor_id, deterministic)
+
+    def __repr__(self) -> str:
+        return f"RunContext({self._run_name}, run_dir={self.run_dir})"

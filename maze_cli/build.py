@@ -1,0 +1,133 @@
+"""The one place where a config becomes objects; the CLI and RunContext both call :func:`build`."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Mapping, Optional, Type
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from maze_cli.config_validation import instantiate_node, validated_dataclass
+from maze_cli.envs.log_stats import LogStatsWrapper
+from maze_cli.envs.maze_env import MazeEnv
+from maze_cli.models.critic import TorchStateCritic
+from maze_cli.models.policy import TorchPolicy
+from maze_cli.runners.local import Runner
+from maze_cli.train.a2c import A2CTrainer
+from maze_cli.train.config import A2CAlgorithmConfig, ConfigError
+from maze_cli.train.evaluator import RolloutEvaluator
+from maze_cli.train.trainer import OnPolicyTrainer
+
+TRAINERS: Dict[type, Type[OnPolicyTrainer]] = {A2CAlgorithmConfig: A2CTrainer}
+"""Algorithm config class -> trainer class; each algorithm registers itself here."""
+
+EVAL_SEED_OFFSET = 1_000_003
+
+
+class EnvFactory:
+    """Picklable zero-argument env factory: the ``env`` config node plus the ``wrappers`` applied to it."""
+
+    def __init__(self, env: Any, wrappers: Optional[Mapping[str, Any]] = None):
+        self.env = env
+        self.wrappers = dict(wrappers or {})
+
+    def __call__(self) -> MazeEnv:
+        env = self.env() if callable(self.env) else instantiate_node(self.env, "env")
+        if not isinstance(env, MazeEnv):
+            raise ConfigError(f"env: the env factory returned {type(env).__name__}, expected a MazeEnv "
+                              f"(wrap gymnasium envs in maze_cli.GymMazeEnv)")
+        for name, wrapper in self.wrappers.items():
+            if wrapper is not None:
+                env = instantiate_node(wrapper, f"wrappers.{name}", env=env)
+        return env
+
+
+@dataclass
+class Components:
+    """Everything a training run is made of, wired from one config."""
+
+    cfg: DictConfig
+    env_factory: EnvFactory
+    probe_env: MazeEnv
+    algorithm: A2CAlgorithmConfig
+    policy: TorchPolicy
+    critic: TorchStateCritic
+    runner: Runner
+
+    def make_trainer(self, run_dir=None) -> OnPolicyTrainer:
+        """Trainer with collector and evaluator; starts the runner's env workers."""
+        seed = int(self.cfg.seed)
+
+        def make_collector(first_epoch: int):
+            # A later train() call continues with fresh env episodes rather than replaying the first ones.
+            return self.runner.make_collector(self.env_factory, self.policy, self.critic,
+                                              self.algorithm.n_rollout_steps, seed + 7919 * first_epoch,
+                                              self.probe_env)
+        evaluator = None
+        if self.algorithm.eval_repeats > 0:
+            evaluator = RolloutEvaluator(LogStatsWrapper.wrap(self.env_factory(), logging_prefix="eval"),
+                                         n_episodes=self.algorithm.eval_repeats,
+                                         deterministic=self.algorithm.deterministic_eval,
+                                         seed=seed + EVAL_SEED_OFFSET)
+        trainer_cls = TRAINERS[type(self.algorithm)]
+        return trainer_cls(self.algorithm, self.policy, self.critic, make_collector, evaluator, run_dir,
+                           normalization_stats=self.probe_env.get_normalization_statistics)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2 ** 32)
+    torch.manual_seed(seed)
+
+
+def _algorithm(cfg: DictConfig, algorithm: Any) -> A2CAlgorithmConfig:
+    algo = algorithm if algorithm is not None else validated_dataclass(cfg.algorithm, "algorithm")
+    if type(algo) not in TRAINERS:
+        raise ConfigError(f"algorithm: {type(algo).__name__} has no trainer; expected one of "
+                          f"{[c.__name__ for c in TRAINERS]}")
+    algo.validate()
+    return algo
+
+
+def _model(given: Any, node: Any, group: str, attribute: str, spaces: Dict[str, Any]) -> Any:
+    """A policy/critic from a composer instance, a ready module, or the config group."""
+    if given is None:
+        given = instantiate_node(node, group, **spaces)
+    if hasattr(given, attribute):
+        return getattr(given, attribute)
+    if isinstance(given, (TorchPolicy, TorchStateCritic)):
+        return given
+    raise ConfigError(f"{group}: expected a {group} composer (with a .{attribute} attribute), "
+                      f"got {type(given).__name__}")
+
+
+def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorithm: Any = None,
+          policy: Any = None, critic: Any = None) -> Components:
+    """Wire a run from ``cfg``; Python objects passed here replace the matching config group.
+
+    Order matters for reproducibility: the seed is set before any network is initialised.
+    """
+    runner = instantiate_node(cfg.runner, "runner")
+    if not isinstance(runner, Runner):
+        raise ConfigError(f"runner: expected a maze_cli Runner, got {type(runner).__name__}")
+    runner.setup()
+    algo = _algorithm(cfg, algorithm)
+    if env is not None and not callable(env):
+        raise ConfigError(f"env: expected a zero-argument callable returning a MazeEnv (an env factory), "
+                          f"got {type(env).__name__}")
+    env_factory = EnvFactory(env if env is not None else cfg.env, cfg.get("wrappers"))
+    seed_everything(int(cfg.seed))
+    probe_env = env_factory()
+    spaces = {"observation_spaces_dict": probe_env.observation_spaces_dict,
+              "agent_counts_dict": probe_env.agent_counts_dict}
+    policy_obj = _model(policy, cfg.policy, "policy", "policy",
+                        {"action_spaces_dict": probe_env.action_spaces_dict, **spaces})
+    critic_obj = _model(critic, cfg.critic, "critic", "critic", spaces)
+    return Components(cfg=cfg, env_factory=env_factory, probe_env=probe_env, algorithm=algo,
+                      policy=policy_obj, critic=critic_obj, runner=runner)
+
+
+def config_to_yaml(cfg: DictConfig) -> str:
+    return OmegaConf.to_yaml(cfg, resolve=True)

@@ -1,0 +1,51 @@
+"""Composing the packaged YAML presets with overrides, exactly as ``maze-run`` does."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from hydra import compose, initialize_config_module
+from hydra.core.global_hydra import GlobalHydra
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from maze_cli.train.config import ConfigError
+
+CONFIG_MODULE = "maze_cli.conf"
+GROUPS = ("env", "algorithm", "policy", "critic", "runner", "wrappers")
+
+
+def override_value(value: Any) -> str:
+    """A Python value in Hydra's override grammar (``0.001``, ``true``, ``null``, ``[1,2]``, ``'a b'``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(override_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{k}:{override_value(v)}" for k, v in value.items()) + "}"
+    text = str(value)
+    return text if text.replace("_", "").replace(".", "").replace("-", "").replace("/", "").isalnum() \
+        else "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def compose_config(overrides: List[str], config_name: str = "train") -> Tuple[DictConfig, Dict[str, str]]:
+    """The composed config (without the ``hydra`` node) and the chosen preset per group."""
+    was_initialized = GlobalHydra.instance().is_initialized()
+    saved = GlobalHydra.instance().hydra if was_initialized else None
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
+            cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
+    except HydraException as err:
+        raise ConfigError(str(err).strip().splitlines()[0]) from None
+    finally:
+        GlobalHydra.instance().clear()
+        if saved is not None:
+            GlobalHydra.instance().initialize(saved)  # a RunContext inside a maze-run job
+    choices = {k: v for k, v in OmegaConf.to_container(cfg.hydra.runtime.choices).items() if k in GROUPS}
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg, choices

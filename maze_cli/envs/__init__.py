@@ -1,0 +1,8 @@
+"""Envs: the MazeEnv interface, gymnasium adapter, statistics wrapper and vector envs."""
+from maze_cli.envs.gym_maze_env import GymMazeEnv, make_gym_env
+from maze_cli.envs.log_stats import EpisodeStats, LogStatsWrapper
+from maze_cli.envs.maze_env import ActorID, MazeEnv
+from maze_cli.envs.vector import EnvError, EnvWorkerDied, make_vector_env
+
+__all__ = ["ActorID", "EnvError", "EnvWorkerDied", "EpisodeStats", "GymMazeEnv", "LogStatsWrapper",
+           "MazeEnv", "make_gym_env", "make_vector_env"]

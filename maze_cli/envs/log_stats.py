@@ -1,0 +1,122 @@
+"""Step -> episode -> epoch statistics: the numbers every trainer, evaluator and log reports."""
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+import gymnasium as gym
+import numpy as np
+
+
+
+class EpisodeStats:
+    """Collects finished episodes and reduces them to epoch statistics.
+
+    Kept separate from any env so that the vectorised collector (which sees many envs
+    at once) and :class:`LogStatsWrapper` (one env) report identical numbers.
+    """
+
+    def __init__(self) -> None:
+        self.returns: List[float] = []
+        self.lengths: List[int] = []
+
+    def add_episode(self, episode_return: float, episode_length: int) -> None:
+        self.returns.append(float(episode_return))
+        self.lengths.append(int(episode_length))
+
+    def add_episodes(self, returns: np.ndarray, lengths: np.ndarray) -> None:
+        self.returns.extend(np.asarray(returns, dtype=np.float64).tolist())
+        self.lengths.extend(np.asarray(lengths, dtype=np.int64).tolist())
+
+    @property
+    def episode_count(self) -> int:
+        return len(self.returns)
+
+    def reduce(self, prefix: str) -> Dict[str, float]:
+        """``{prefix/episode_return_mean: ..., ...}``; NaN statistics when no episode ended."""
+        returns = np.asarray(self.returns, dtype=np.float64)
+        lengths = np.asarray(self.lengths, dtype=np.float64)
+        empty = returns.size == 0
+        return {
+            f"{prefix}/episode_return_mean": float("nan") if empty else float(returns.mean()),
+            f"{prefix}/episode_return_std": float("nan") if empty else float(returns.std()),
+            f"{prefix}/episode_return_min": float("nan") if empty else float(returns.min()),
+            f"{prefix}/episode_return_max": float("nan") if empty else float(returns.max()),
+            f"{prefix}/episode_length_mean": float("nan") if empty else float(lengths.mean()),
+            f"{prefix}/episode_count": float(returns.size),
+        }
+
+    def clear(self) -> None:
+        self.returns.clear()
+        self.lengths.clear()
+
+
+class LogStatsWrapper(gym.Wrapper):
+    """Records the return and length of every episode of the wrapped env.
+
+    Episode statistics count flat steps: a structured env's sub-steps add their rewards to
+    the same episode, and the length grows once per flat step (when the env reports
+    ``info["flat_step_done"]`` or, for one-sub-step envs, at every step).
+
+    :param env: the env to record.
+    :param logging_prefix: prefix of the statistic names, e.g. ``"eval"`` -> ``eval/episode_return_mean``.
+    """
+
+    def __init__(self, env: gym.Env, logging_prefix: str = "train"):
+        super().__init__(env)
+        self.logging_prefix = logging_prefix
+        self.episode_stats = EpisodeStats()
+        self._return = 0.0
+        self._length = 0
+
+    @classmethod
+    def wrap(cls, env: gym.Env, logging_prefix: str = "train") -> "LogStatsWrapper":
+        """Tutorial-style constructor: ``LogStatsWrapper.wrap(env, logging_prefix="eval")``."""
+        return cls(env, logging_prefix=logging_prefix)
+
+    # MazeEnv interface of the wrapped env (gymnasium 1.x wrappers forward no attributes).
+    @property
+    def observation_spaces_dict(self):
+        return self.env.get_wrapper_attr("observation_spaces_dict")
+
+    @property
+    def action_spaces_dict(self):
+        return self.env.get_wrapper_attr("action_spaces_dict")
+
+    @property
+    def agent_counts_dict(self):
+        return self.env.get_wrapper_attr("agent_counts_dict")
+
+    def actor_id(self):
+        return self.env.get_wrapper_attr("actor_id")()
+
+    @property
+    def observation_space(self):  # type: ignore[override]
+        return self.env.observation_space
+
+    @property
+    def action_space(self):  # type: ignore[override]
+        return self.env.action_space
+
+    def reset(self, *, seed: Optional[int] = None, options: Optional[dict] = None):
+        self._return, self._length = 0.0, 0
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self._return += float(reward)
+        self._length += int(info.get("flat_step_done", True))
+        if terminated or truncated:
+            self.episode_stats.add_episode(self._return, self._length)
+            self._return, self._length = 0.0, 0
+        return obs, reward, terminated, truncated, info
+
+    def get_stats(self) -> Dict[str, float]:
+        """Statistics over the episodes finished since the last :meth:`clear_stats`."""
+        return self.episode_stats.reduce(self.logging_prefix)
+
+    def get_stats_value(self, name: str) -> float:
+        """One statistic by its short name, e.g. ``"episode_return_mean"``."""
+        return self.get_stats()[f"{self.logging_prefix}/{name}"]
+
+    def clear_stats(self) -> None:
+        self.episode_stats.clear()

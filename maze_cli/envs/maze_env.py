@@ -1,0 +1,46 @@
+"""The env interface every part of maze_cli talks to: dict observations, dict actions, sub-steps."""
+from __future__ import annotations
+
+from typing import Any, Dict, Tuple
+
+import gymnasium as gym
+
+ActorID = Tuple[int, int]
+"""(sub-step id, agent id) of the decision an env currently asks for."""
+
+
+class MazeEnv(gym.Env):
+    """A gymnasium env whose observations and actions are dicts, organised in sub-steps.
+
+    Ordinary envs have one sub-step, ``0``. A structured env splits one flat step into
+    several sub-steps, each with its own spaces (and so its own policy network); it
+    reports which one is active through :meth:`actor_id`. Because it *is* a
+    ``gymnasium.Env``, gymnasium's vector envs and wrappers apply unchanged.
+
+    Subclasses set :attr:`observation_spaces_dict` and :attr:`action_spaces_dict`
+    (``{sub_step: gym.spaces.Dict}``) and implement ``reset`` / ``step``.
+    """
+
+    observation_spaces_dict: Dict[int, gym.spaces.Dict]
+    action_spaces_dict: Dict[int, gym.spaces.Dict]
+
+    @property
+    def agent_counts_dict(self) -> Dict[int, int]:
+        """Number of agents acting in each sub-step (one per sub-step unless overridden)."""
+        return {step: 1 for step in self.action_spaces_dict}
+
+    def actor_id(self) -> ActorID:
+        """The (sub-step, agent) whose decision the next ``step`` call expects."""
+        return 0, 0
+
+    @property
+    def observation_space(self) -> gym.spaces.Dict:  # type: ignore[override]
+        return self.observation_spaces_dict[self.actor_id()[0]]
+
+    @property
+    def action_space(self) -> gym.spaces.Dict:  # type: ignore[override]
+        return self.action_spaces_dict[self.actor_id()[0]]
+
+    def get_normalization_statistics(self) -> Dict[str, Any] | None:
+        """Statistics a normalising wrapper wants saved with checkpoints (None for plain envs)."""
+        return None

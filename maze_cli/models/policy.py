@@ -1,0 +1,170 @@
+"""The policy (observation -> action distribution) and the composer that builds it from spaces."""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from maze_cli.distributions import DictProbabilityDistribution, DistributionMapper
+from maze_cli.envs.maze_env import ActorID
+from maze_cli.models.networks import is_config, optional_list, resolve_networks
+from maze_cli.models.observations import ObservationConverter
+
+DEFAULT_POLICY_NET = {"_target_": "maze_cli.models.DefaultPolicyNet", "hidden_units": [64, 64],
+                      "activation": "torch.nn.Tanh"}
+
+
+def network_keys(agent_counts_dict: Mapping[int, int], separate: Iterable[int]) -> List[str]:
+    """``"step"`` per sub-step, or ``"step_agent"`` for sub-steps whose agents have their own nets."""
+    separate = set(separate)
+    keys = []
+    for step, count in sorted(agent_counts_dict.items()):
+        keys += [f"{step}_{agent}" for agent in range(count)] if step in separate else [str(step)]
+    return keys
+
+
+def sample_batch(space: gym.spaces.Dict, converter: ObservationConverter, n: int = 2) -> Dict[str, torch.Tensor]:
+    """A small batch of random observations, used to check networks at build time."""
+    samples = [space.sample() for _ in range(n)]
+    return converter({key: np.stack([s[key] for s in samples]) for key in space.spaces})
+
+
+class TorchPolicy(nn.Module):
+    """Routes each observation to its sub-step's (or agent's) network and distribution.
+
+    :param networks: ``{network key: module}``, see :func:`network_keys`.
+    :param distribution_mappers: ``{sub-step: DistributionMapper}``.
+    :param observation_spaces_dict: ``{sub-step: Dict space}``.
+    :param substeps_with_separate_agent_nets: sub-steps keyed per agent.
+    """
+
+    def __init__(self, networks: Dict[str, nn.Module], distribution_mappers: Dict[int, DistributionMapper],
+                 observation_spaces_dict: Mapping[int, gym.spaces.Dict],
+                 substeps_with_separate_agent_nets: Sequence[int] = ()):
+        super().__init__()
+        self.networks = nn.ModuleDict(networks)
+        self.distribution_mappers = dict(distribution_mappers)
+        self.converters = {step: ObservationConverter(space) for step, space in observation_spaces_dict.items()}
+        self.separate = set(substeps_with_separate_agent_nets)
+
+    def network_key(self, actor_id: ActorID) -> str:
+        step, agent = actor_id
+        return f"{step}_{agent}" if step in self.separate else str(step)
+
+    def logits(self, obs: Dict[str, torch.Tensor], actor_id: ActorID = (0, 0)) -> Dict[str, torch.Tensor]:
+        """Network output for a batch of converted observations of one actor."""
+        return self.networks[self.network_key(actor_id)](obs)
+
+    def distribution(self, obs: Dict[str, torch.Tensor], actor_id: ActorID = (0, 0)) -> DictProbabilityDistribution:
+        return self.distribution_mappers[actor_id[0]].logits_dict_to_distribution(self.logits(obs, actor_id))
+
+    @torch.inference_mode()
+    def compute_actions(self, observation: Mapping[str, np.ndarray], actor_id: ActorID = (0, 0),
+                        deterministic: bool = False) -> Dict[str, np.ndarray]:
+        """Actions for a batch of raw (numpy) observations of one actor."""
+        dist = self.distribution(self.converters[actor_id[0]](observation), actor_id)
+        actions = dist.deterministic_sample() if deterministic else dist.sample()
+        return {key: value.cpu().numpy() for key, value in actions.items()}
+
+    def compute_action(self, observation: Mapping[str, Any], actor_id: Optional[ActorID] = None,
+                       deterministic: bool = False) -> Dict[str, np.ndarray]:
+        """The action for one raw observation (no batch dim), as the env expects it."""
+        batched = {key: np.asarray(value)[None] for key, value in observation.items()}
+        actions = self.compute_actions(batched, actor_id or (0, 0), deterministic)
+        return {key: value[0] for key, value in actions.items()}
+
+
+def _distribution_mappers(distribution_mapper: Any, action_spaces_dict: Mapping[int, gym.spaces.Dict]
+                          ) -> Dict[int, DistributionMapper]:
+    """One mapper per sub-step from an instance (one sub-step), a config list or ``{distribution_mapper_config}``."""
+    if isinstance(distribution_mapper, DistributionMapper):
+        matching = [s for s, space in action_spaces_dict.items() if space == distribution_mapper.action_space]
+        if len(action_spaces_dict) > 1 and len(matching) != len(action_spaces_dict):
+            raise ValueError("a DistributionMapper instance serves one action space; this env has sub-steps "
+                             f"{sorted(action_spaces_dict)} with different action spaces: pass "
+                             "distribution_mapper as a config ({'distribution_mapper_config': [...]}) instead")
+        return {step: distribution_mapper for step in action_spaces_dict}
+    config = distribution_mapper
+    if isinstance(config, Mapping) or is_config(config):
+        config = dict(config).get("distribution_mapper_config", [])
+    return {step: DistributionMapper(space, list(config or [])) for step, space in action_spaces_dict.items()}
+
+
+class ProbabilisticPolicyComposer:
+    """Builds a :class:`TorchPolicy` from the env's spaces, a distribution mapper and networks.
+
+    :param action_spaces_dict: ``{sub-step: Dict action space}``.
+    :param observation_spaces_dict: ``{sub-step: Dict observation space}``.
+    :param distribution_mapper: a :class:`DistributionMapper`, or its config (list of entries or
+        ``{"distribution_mapper_config": [...]}``); ``None`` uses the defaults.
+    :param networks: policy networks: ``None`` (default MLP), one config for every sub-step, a list,
+        or ``{sub_step: net}``; each an ``nn.Module`` or a config with ``_target_`` whose class takes
+        ``obs_shapes`` and ``action_logit_shapes``.
+    :param substeps_with_separate_agent_nets: sub-steps where each agent gets its own network.
+    :param agent_counts_dict: ``{sub-step: number of agents}``.
+    """
+
+    def __init__(self, action_spaces_dict: Mapping[int, gym.spaces.Dict],
+                 observation_spaces_dict: Mapping[int, gym.spaces.Dict],
+                 distribution_mapper: Any = None, networks: Any = None,
+                 substeps_with_separate_agent_nets: Optional[Sequence[int]] = None,
+                 agent_counts_dict: Optional[Mapping[int, int]] = None):
+        self.action_spaces_dict = dict(action_spaces_dict)
+        self.observation_spaces_dict = dict(observation_spaces_dict)
+        self.agent_counts_dict = {int(k): int(v) for k, v in
+                                  (agent_counts_dict or {s: 1 for s in self.action_spaces_dict}).items()}
+        separate = optional_list(substeps_with_separate_agent_nets)
+        _check_steps(self.agent_counts_dict, self.action_spaces_dict, separate)
+        mappers = _distribution_mappers(distribution_mapper, self.action_spaces_dict)
+        converters = {s: ObservationConverter(space) for s, space in self.observation_spaces_dict.items()}
+
+        def kwargs_for(key: str) -> Dict[str, Any]:
+            step = int(key.split("_")[0])
+            return {"obs_shapes": dict(converters[step].shapes),
+                    "action_logit_shapes": mappers[step].logits_shapes}
+
+        keys = network_keys(self.agent_counts_dict, separate)
+        nets = resolve_networks(networks, keys, DEFAULT_POLICY_NET, kwargs_for, "policy")
+        for key, net in nets.items():
+            step = int(key.split("_")[0])
+            _check_policy_output(net, key, sample_batch(self.observation_spaces_dict[step], converters[step]),
+                                 mappers[step].logits_shapes)
+        self._policy = TorchPolicy(nets, mappers, self.observation_spaces_dict, separate)
+
+    @property
+    def policy(self) -> TorchPolicy:
+        return self._policy
+
+
+def _check_steps(agent_counts_dict: Mapping[int, int], action_spaces_dict: Mapping[int, Any],
+                 separate: Sequence[int]) -> None:
+    if set(agent_counts_dict) != set(action_spaces_dict):
+        raise ValueError(f"agent_counts_dict has sub-steps {sorted(agent_counts_dict)}, but the env has "
+                         f"sub-steps {sorted(action_spaces_dict)}: expected one count per sub-step")
+    for step, count in agent_counts_dict.items():
+        if count < 1:
+            raise ValueError(f"agent_counts_dict[{step}] = {count}: expected at least one agent per sub-step")
+    unknown = [s for s in separate if s not in action_spaces_dict]
+    if unknown:
+        raise ValueError(f"substeps_with_separate_agent_nets names sub-steps {unknown} the env does not "
+                         f"have (sub-steps: {sorted(action_spaces_dict)})")
+
+
+def _check_policy_output(net: nn.Module, key: str, obs: Dict[str, torch.Tensor],
+                         logits_shapes: Mapping[str, Tuple[int, ...]]) -> None:
+    """Fail at build time, naming the action head, when a network's output does not fit the distributions."""
+    with torch.no_grad():
+        out = net(obs)
+    if not isinstance(out, Mapping) or set(out) != set(logits_shapes):
+        got = sorted(out) if isinstance(out, Mapping) else type(out).__name__
+        raise ValueError(f"policy network for sub-step/agent {key!r} ({type(net).__name__}) returned {got}, "
+                         f"expected a dict with the action heads {sorted(logits_shapes)}")
+    batch = next(iter(obs.values())).shape[0]
+    for head, shape in logits_shapes.items():
+        if tuple(out[head].shape) != (batch,) + tuple(shape):
+            raise ValueError(f"policy network for sub-step/agent {key!r} ({type(net).__name__}): logits for "
+                             f"action head {head!r} have shape {tuple(out[head].shape[1:])} (batch excluded), "
+                             f"expected {tuple(shape)}")

@@ -1,0 +1,85 @@
+"""Runners on one machine: ``dev`` (everything in this process) and ``local`` (env worker processes)."""
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+
+from maze_cli.envs.maze_env import MazeEnv
+from maze_cli.envs.vector import EnvFactory, make_vector_env
+from maze_cli.models.critic import TorchStateCritic
+from maze_cli.models.policy import TorchPolicy
+from maze_cli.train.config import POSITIVE_INT, check
+from maze_cli.train.rollout import RolloutCollector
+from maze_cli.train.trainer import Collector
+
+
+@dataclass
+class Runner(ABC):
+    """Where envs run. Its fields are the ``runner`` config group's schema.
+
+    :param torch_threads: intra-op threads for torch; 1 is robust for small nets on shared cores.
+    """
+
+    torch_threads: int = 1
+
+    def __post_init__(self) -> None:
+        check(POSITIVE_INT(self.torch_threads), "runner.torch_threads", self.torch_threads, "an integer >= 1")
+
+    @property
+    @abstractmethod
+    def n_envs(self) -> int:
+        """Envs stepped per rollout step (all workers together)."""
+
+    @abstractmethod
+    def make_collector(self, env_factory: EnvFactory, policy: TorchPolicy, critic: TorchStateCritic,
+                       n_steps: int, seed: int, probe_env: Optional[MazeEnv] = None) -> Collector:
+        """The rollout machinery acting with ``policy`` on ``n_envs`` envs from ``env_factory``."""
+
+    def setup(self) -> None:
+        """Process-wide settings, applied once before models are built."""
+        torch.set_num_threads(self.torch_threads)
+
+
+@dataclass
+class DevRunner(Runner):
+    """All envs stepped sequentially in this process (gymnasium's vectorised env where one exists).
+
+    :param n_envs: number of envs.
+    """
+
+    n_envs: int = 4  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check(POSITIVE_INT(self.n_envs), "runner.n_envs", self.n_envs, "an integer >= 1")
+
+    def make_collector(self, env_factory, policy, critic, n_steps, seed, probe_env=None) -> Collector:
+        vector_env = make_vector_env(env_factory, self.n_envs, "sequential", probe=probe_env)
+        return RolloutCollector(vector_env, policy, critic, n_steps, seed)
+
+
+@dataclass
+class LocalRunner(Runner):
+    """Envs in worker processes, observations returned through shared memory; acting stays batched here.
+
+    :param n_workers: worker processes; 0 means one per CPU core.
+    """
+
+    n_workers: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check(isinstance(self.n_workers, int) and self.n_workers >= 0, "runner.n_workers", self.n_workers,
+              "an integer >= 0 (0 = one per core)")
+
+    @property
+    def n_envs(self) -> int:
+        return self.n_workers or os.cpu_count() or 1
+
+    def make_collector(self, env_factory, policy, critic, n_steps, seed, probe_env=None) -> Collector:
+        vector_env = make_vector_env(env_factory, self.n_envs, "subprocess")
+        return RolloutCollector(vector_env, policy, critic, n_steps, seed)

@@ -1,0 +1,77 @@
+"""Algorithm configs: plain dataclasses that are also the Hydra schema of ``conf/algorithm/*.yaml``."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Callable, Dict
+
+
+class ConfigError(ValueError):
+    """A config value is out of range or of the wrong kind; the message names key, value and what is allowed."""
+
+
+def check(cond: bool, key: str, value: Any, allowed: str) -> None:
+    if not cond:
+        raise ConfigError(f"{key}={value!r} is invalid: expected {allowed}")
+
+
+POSITIVE_INT: Callable[[Any], bool] = lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+
+@dataclass
+class A2CAlgorithmConfig:
+    """Hyper-parameters of A2C (synchronous advantage actor-critic).
+
+    :param n_epochs: training epochs (each: ``epoch_length`` updates, then an evaluation).
+    :param epoch_length: updates per epoch.
+    :param deterministic_eval: evaluate with the distribution's mode instead of samples.
+    :param eval_repeats: evaluation episodes per epoch (0 disables evaluation and model selection).
+    :param patience: stop after this many epochs without a better evaluation return.
+    :param critic_burn_in_epochs: epochs at the start in which only the critic is trained.
+    :param n_rollout_steps: steps of every env per update.
+    :param lr: Adam learning rate.
+    :param gamma: discount factor.
+    :param gae_lambda: GAE(lambda) bias-variance trade-off (1.0 = Monte-Carlo advantages).
+    :param policy_loss_coef: weight of the policy-gradient loss.
+    :param value_loss_coef: weight of the value (critic) loss.
+    :param entropy_coef: weight of the entropy bonus.
+    :param max_grad_norm: clip the global gradient norm to this value; 0 disables clipping.
+    :param device: torch device; only ``'cpu'`` is supported (small nets gain nothing from a GPU).
+    """
+
+    n_epochs: int = 5
+    epoch_length: int = 25
+    deterministic_eval: bool = False
+    eval_repeats: int = 2
+    patience: int = 15
+    critic_burn_in_epochs: int = 0
+    n_rollout_steps: int = 100
+    lr: float = 0.0005
+    gamma: float = 0.98
+    gae_lambda: float = 1.0
+    policy_loss_coef: float = 1.0
+    value_loss_coef: float = 0.5
+    entropy_coef: float = 0.00025
+    max_grad_norm: float = 0.0
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Range checks that a type schema cannot express; raises :class:`ConfigError`."""
+        p = "algorithm."
+        for name in ("n_epochs", "epoch_length", "n_rollout_steps"):
+            check(POSITIVE_INT(getattr(self, name)), p + name, getattr(self, name), "an integer >= 1")
+        for name in ("eval_repeats", "critic_burn_in_epochs"):
+            value = getattr(self, name)
+            check(isinstance(value, int) and value >= 0, p + name, value, "an integer >= 0")
+        check(POSITIVE_INT(self.patience), p + "patience", self.patience, "an integer >= 1")
+        check(self.lr > 0, p + "lr", self.lr, "a learning rate > 0")
+        check(0 < self.gamma <= 1, p + "gamma", self.gamma, "a discount in (0, 1]")
+        check(0 <= self.gae_lambda <= 1, p + "gae_lambda", self.gae_lambda, "a value in [0, 1]")
+        for name in ("policy_loss_coef", "value_loss_coef", "entropy_coef", "max_grad_norm"):
+            check(getattr(self, name) >= 0, p + name, getattr(self, name), "a value >= 0")
+        check(self.device == "cpu", p + "device", self.device, "'cpu' (maze_cli trains on the CPU)")
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -1,0 +1,206 @@
+"""The on-policy epoch loop shared by all algorithms: rollout -> advantages -> update -> evaluate -> select."""
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Protocol
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from maze_cli.models.critic import TorchStateCritic
+from maze_cli.models.policy import TorchPolicy
+from maze_cli.train.checkpoint import load_state_strict, save_checkpoint
+from maze_cli.train.config import A2CAlgorithmConfig
+from maze_cli.train.evaluator import BestModelSelection, RolloutEvaluator
+from maze_cli.train.returns import compute_gae
+from maze_cli.train.rollout import RolloutBatch
+from maze_cli.train.run_logger import RunLogger
+
+logger = logging.getLogger("maze_cli")
+
+BEST_CHECKPOINT = "checkpoints/best.pt"
+LAST_CHECKPOINT = "checkpoints/last.pt"
+
+
+class TrainingSamples(NamedTuple):
+    """The valid transitions of a rollout, flattened over time and envs, ready for a loss."""
+
+    observations: Dict[str, torch.Tensor]
+    actions: Dict[str, torch.Tensor]
+    old_log_probs: torch.Tensor
+    old_values: torch.Tensor
+    advantages: torch.Tensor
+    returns: torch.Tensor
+
+
+def prepare_samples(batch: RolloutBatch, gamma: float, gae_lambda: float) -> TrainingSamples:
+    """GAE over the whole rollout, then keep the valid steps (advantages normalised over them)."""
+    advantages, returns = compute_gae(batch.rewards, batch.values, batch.terminated, batch.episode_end,
+                                      gamma, gae_lambda)
+    mask = batch.valid
+    adv = advantages[mask]
+    adv = (adv - adv.mean()) / (adv.std(unbiased=False) + 1e-8) if adv.numel() > 1 else adv
+    return TrainingSamples(
+        observations={key: value[mask] for key, value in batch.observations.items()},
+        actions={key: value[mask] for key, value in batch.actions.items()},
+        old_log_probs=batch.log_probs[mask], old_values=batch.values[:-1][mask],
+        advantages=adv, returns=returns[mask])
+
+
+class Collector(Protocol):
+    """What a trainer needs from a runner's rollout machinery (see ``maze_cli.runners``)."""
+
+    env_steps: int
+
+    def collect(self) -> RolloutBatch:
+        """The next rollout, acted with the current policy weights."""
+
+    def pop_episode_stats(self) -> Dict[str, float]:
+        """``train/...`` statistics of the episodes finished since the last call."""
+
+    def close(self) -> None:
+        """Release envs and workers."""
+
+
+class OnPolicyTrainer(ABC):
+    """Epoch loop of on-policy actor-critic algorithms; subclasses define only :meth:`update`.
+
+    :param config: the algorithm's hyper-parameters.
+    :param policy: the policy to train.
+    :param critic: its value function.
+    :param make_collector: ``(first_epoch) -> Collector``; called at the start of each :meth:`train`
+        (so env workers live only while training), closed at its end.
+    :param evaluator: evaluation per epoch feeding model selection (None: select on train return).
+    :param run_dir: where checkpoints and stats go (None: nothing is written).
+    """
+
+    def __init__(self, config: A2CAlgorithmConfig, policy: TorchPolicy, critic: TorchStateCritic,
+                 make_collector: Callable[[int], Collector], evaluator: Optional[RolloutEvaluator] = None,
+                 run_dir: Optional[Path] = None, normalization_stats: Optional[Any] = None):
+        self.config = config
+        self.policy = policy
+        self.critic = critic
+        self.make_collector = make_collector
+        self.collector: Optional[Collector] = None
+        self.evaluator = evaluator
+        self.run_dir = run_dir
+        self.normalization_stats = normalization_stats
+        self.optimizer = torch.optim.Adam(list(policy.parameters()) + list(critic.parameters()), lr=config.lr)
+        self.epoch = 0
+        self.env_steps = 0
+        self.model_selection = BestModelSelection(on_improvement=self._save_best)
+        self._best_state: Optional[Dict[str, Any]] = None
+
+    @abstractmethod
+    def update(self, batch: RolloutBatch, train_policy: bool) -> Dict[str, float]:
+        """Apply the algorithm's update to one rollout; returns ``losses/...`` statistics."""
+
+    def loss_terms(self, samples: TrainingSamples, idx: Optional[torch.Tensor] = None):
+        """Log-probs, entropy and values of (a minibatch of) samples under the current weights."""
+        obs = samples.observations if idx is None else {k: v[idx] for k, v in samples.observations.items()}
+        actions = samples.actions if idx is None else {k: v[idx] for k, v in samples.actions.items()}
+        dist = self.policy.distribution(obs)
+        return dist.log_prob(actions), dist.entropy(), self.critic.predict_value(obs)
+
+    def apply_gradients(self, loss: torch.Tensor) -> float:
+        """Backward, optional global-norm clipping, optimizer step; returns the gradient norm."""
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        params = [p for group in self.optimizer.param_groups for p in group["params"]]
+        max_norm = self.config.max_grad_norm if self.config.max_grad_norm > 0 else float("inf")
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
+        self.optimizer.step()
+        return float(grad_norm)
+
+    # --- epoch loop -------------------------------------------------------------------------
+
+    def train(self, n_epochs: Optional[int] = None) -> float:
+        """Train ``n_epochs`` more epochs (default: the config's); returns the best selection return."""
+        n_epochs = self.config.n_epochs if n_epochs is None else n_epochs
+        target_epoch = self.epoch + n_epochs
+        run_logger = RunLogger(self.run_dir, target_epoch)
+        updates = n_epochs * self.config.epoch_length
+        progress = tqdm(total=updates, desc="training", unit="update", disable=None, leave=False)
+        self.collector = self.make_collector(self.epoch)
+        try:
+            while self.epoch < target_epoch:
+                stats = self._train_epoch(progress)
+                run_logger.log_epoch(stats)
+                self._save(LAST_CHECKPOINT)
+                if self.model_selection.epochs_without_improvement >= self.config.patience:
+                    logger.info(f"early stop: no better return for {self.config.patience} epochs")
+                    break
+        finally:
+            self.collector.close()
+            self.collector = None
+            progress.close()
+            run_logger.close()
+        if self._best_state is not None:
+            self.policy.load_state_dict(self._best_state["policy"])
+            self.critic.load_state_dict(self._best_state["critic"])
+        return self.model_selection.best_return
+
+    def _train_epoch(self, progress: tqdm) -> Dict[str, float]:
+        start = time.perf_counter()
+        steps_before = self.collector.env_steps
+        train_policy = self.epoch >= self.config.critic_burn_in_epochs
+        losses: List[Dict[str, float]] = []
+        for _ in range(self.config.epoch_length):
+            losses.append(self.update(self.collector.collect(), train_policy))
+            progress.update(1)
+        train_seconds = time.perf_counter() - start
+        self.epoch += 1
+        stats: Dict[str, float] = {"epoch": self.epoch}
+        stats.update(self.collector.pop_episode_stats())
+        stats.update({key: float(np.mean([l[key] for l in losses])) for key in losses[0]})
+        if self.evaluator is not None:
+            stats.update(self.evaluator.evaluate(self.policy))
+            selection_return = stats["eval/episode_return_mean"]
+        else:
+            selection_return = stats["train/episode_return_mean"]
+        self.model_selection.update(selection_return)
+        env_steps = self.collector.env_steps - steps_before
+        self.env_steps += env_steps
+        stats.update({
+            "eval/best_return": self.model_selection.best_return,
+            "time/env_steps": self.env_steps,
+            "time/epoch_seconds": time.perf_counter() - start,
+            "time/steps_per_second": env_steps / train_seconds,
+        })
+        progress.set_postfix(ret=f"{selection_return:.1f}", best=f"{self.model_selection.best_return:.1f}")
+        return stats
+
+    # --- checkpoints ------------------------------------------------------------------------
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Model, optimizer, counters and env-normalisation statistics: everything resume needs."""
+        return {
+            "policy": self.policy.state_dict(), "critic": self.critic.state_dict(),
+            "optimizer": self.optimizer.state_dict(), "epoch": self.epoch,
+            "env_steps": self.env_steps,
+            "best_return": self.model_selection.best_return,
+            "epochs_without_improvement": self.model_selection.epochs_without_improvement,
+            "normalization": self.normalization_stats() if callable(self.normalization_stats) else None,
+        }
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        load_state_strict(self.policy, state["policy"], "policy")
+        load_state_strict(self.critic, state["critic"], "critic")
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epoch = int(state["epoch"])
+        self.env_steps = int(state["env_steps"])
+        self.model_selection.best_return = float(state["best_return"])
+        self.model_selection.epochs_without_improvement = int(state["epochs_without_improvement"])
+
+    def _save(self, relative: str) -> None:
+        if self.run_dir is not None:
+            save_checkpoint(self.run_dir / relative, self.state_dict())
+
+    def _save_best(self, best_return: float) -> None:
+        self._best_state = {"policy": {k: v.clone() for k, v in self.policy.state_dict().items()},
+                            "critic": {k: v.clone() for k, v in self.critic.state_dict().items()}}
+        self._save(BEST_CHECKPOINT)
