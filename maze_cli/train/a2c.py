@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Dict
 
-import torch.nn.functional as F
+import torch
 
 from maze_cli.train.rollout import RolloutBatch
 from maze_cli.train.trainer import OnPolicyTrainer, prepare_samples
@@ -14,11 +14,15 @@ class A2CTrainer(OnPolicyTrainer):
 
     def update(self, batch: RolloutBatch, train_policy: bool) -> Dict[str, float]:
         cfg = self.config
-        samples = prepare_samples(batch, cfg.gamma, cfg.gae_lambda)
-        log_probs, entropy, values = self.loss_terms(samples)
-        policy_loss = -(log_probs * samples.advantages).mean()
-        value_loss = F.mse_loss(values, samples.returns)
-        entropy_mean = entropy.mean()
+        policy_terms, value_terms, entropies = [], [], []
+        for samples in prepare_samples(batch, cfg.gamma, cfg.gae_lambda):
+            log_probs, entropy, values = self.loss_terms(samples)
+            policy_terms.append(-(log_probs * samples.advantages))
+            value_terms.append((values - samples.returns) ** 2)
+            entropies.append(entropy)
+        policy_loss = torch.cat(policy_terms).mean()
+        value_loss = torch.cat(value_terms).mean()
+        entropy_mean = torch.cat(entropies).mean()
         loss = cfg.value_loss_coef * value_loss
         if train_policy:
             loss = loss + cfg.policy_loss_coef * policy_loss - cfg.entropy_coef * entropy_mean

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from maze_cli.envs.maze_env import ActorID
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.policy import TorchPolicy
 from maze_cli.train.checkpoint import load_state_strict, save_checkpoint
@@ -27,8 +28,9 @@ LAST_CHECKPOINT = "checkpoints/last.pt"
 
 
 class TrainingSamples(NamedTuple):
-    """The valid transitions of a rollout, flattened over time and envs, ready for a loss."""
+    """One actor's valid transitions of a rollout, flattened over time and envs, ready for a loss."""
 
+    actor_id: ActorID
     observations: Dict[str, torch.Tensor]
     actions: Dict[str, torch.Tensor]
     old_log_probs: torch.Tensor
@@ -37,18 +39,22 @@ class TrainingSamples(NamedTuple):
     returns: torch.Tensor
 
 
-def prepare_samples(batch: RolloutBatch, gamma: float, gae_lambda: float) -> TrainingSamples:
-    """GAE over the whole rollout, then keep the valid steps (advantages normalised over them)."""
+def prepare_samples(batch: RolloutBatch, gamma: float, gae_lambda: float) -> List[TrainingSamples]:
+    """GAE over the whole rollout, then keep the valid steps (advantages normalised over them).
+
+    Returns one entry per actor (sub-step/agent) so that losses route each sample to its own
+    network; an ordinary env has the single actor ``(0, 0)``.
+    """
     advantages, returns = compute_gae(batch.rewards, batch.values, batch.terminated, batch.episode_end,
                                       gamma, gae_lambda)
     mask = batch.valid
     adv = advantages[mask]
     adv = (adv - adv.mean()) / (adv.std(unbiased=False) + 1e-8) if adv.numel() > 1 else adv
-    return TrainingSamples(
-        observations={key: value[mask] for key, value in batch.observations.items()},
+    return [TrainingSamples(
+        actor_id=(0, 0), observations={key: value[mask] for key, value in batch.observations.items()},
         actions={key: value[mask] for key, value in batch.actions.items()},
         old_log_probs=batch.log_probs[mask], old_values=batch.values[:-1][mask],
-        advantages=adv, returns=returns[mask])
+        advantages=adv, returns=returns[mask])]
 
 
 class Collector(Protocol):
@@ -103,8 +109,8 @@ class OnPolicyTrainer(ABC):
         """Log-probs, entropy and values of (a minibatch of) samples under the current weights."""
         obs = samples.observations if idx is None else {k: v[idx] for k, v in samples.observations.items()}
         actions = samples.actions if idx is None else {k: v[idx] for k, v in samples.actions.items()}
-        dist = self.policy.distribution(obs)
-        return dist.log_prob(actions), dist.entropy(), self.critic.predict_value(obs)
+        dist = self.policy.distribution(obs, samples.actor_id)
+        return dist.log_prob(actions), dist.entropy(), self.critic.predict_value(obs, samples.actor_id[0])
 
     def apply_gradients(self, loss: torch.Tensor) -> float:
         """Backward, optional global-norm clipping, optimizer step; returns the gradient norm."""
