@@ -31,6 +31,23 @@ def override_value(value: Any) -> str:
         else "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def one_line_hydra_error(err: Exception) -> str:
+    """Hydra's multi-line composition errors as one line, keeping the list of available presets."""
+    raw = str(err).strip().splitlines()
+    options: List[str] = []
+    for index, line in enumerate(raw):
+        if line.startswith("Available options"):
+            for option in raw[index + 1:]:
+                if not option.startswith("\t"):
+                    break
+                options.append(option.strip())
+    details = [line.strip() for line in raw[1:4] if line.strip() and not line.startswith(("\t", "Available", "Config"))]
+    if err.__cause__ is not None:  # e.g. "Key 'foo' is not in struct" behind "Could not override"
+        details.append(str(err.__cause__).strip().splitlines()[0])
+    message = " ".join([raw[0].strip()] + details) if raw else type(err).__name__
+    return f"{message}; available: {', '.join(options)}" if options else message
+
+
 def compose_config(overrides: List[str], config_name: str = "train") -> Tuple[DictConfig, Dict[str, str]]:
     """The composed config (without the ``hydra`` node) and the chosen preset per group."""
     was_initialized = GlobalHydra.instance().is_initialized()
@@ -40,7 +57,7 @@ def compose_config(overrides: List[str], config_name: str = "train") -> Tuple[Di
         with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
             cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
     except HydraException as err:
-        raise ConfigError(str(err).strip().splitlines()[0]) from None
+        raise ConfigError(one_line_hydra_error(err)) from None
     finally:
         GlobalHydra.instance().clear()
         if saved is not None:

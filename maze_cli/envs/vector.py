@@ -87,12 +87,22 @@ class SubprocessVectorEnv(gym.vector.AsyncVectorEnv):
                                     f"{process.exitcode}; the run cannot continue without it")
 
     def _translate(self, err: Exception) -> Exception:
-        if isinstance(err, (EOFError, BrokenPipeError, ConnectionError)):
+        if isinstance(err, (EOFError, OSError)):
             try:
                 self._check_alive()
             except EnvWorkerDied as died:
                 return died
         return err
+
+    def close_extras(self, timeout: Optional[float] = None, terminate: bool = False) -> None:
+        """Closing must work after a worker died: surviving workers are then terminated."""
+        try:
+            super().close_extras(timeout, terminate)
+        except (EOFError, OSError):
+            for process in self.processes:
+                if process.is_alive():
+                    process.terminate()
+                process.join(timeout=1)
 
     def step_wait(self, timeout: Optional[float] = None):
         try:
@@ -107,8 +117,10 @@ class SubprocessVectorEnv(gym.vector.AsyncVectorEnv):
             raise self._translate(err) from err
 
     def step_async(self, actions):
-        self._check_alive()
-        super().step_async(actions)
+        try:
+            super().step_async(actions)
+        except Exception as err:
+            raise self._translate(err) from err
 
 
 def _vector_entry_point_id(probe: MazeEnv) -> Optional[str]:

@@ -1,0 +1,127 @@
+"""Each distribution against torch.distributions: log-prob, entropy, sample shapes, extra batch dims."""
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from torch import distributions as td
+
+from maze_cli.distributions import (BernoulliProbabilityDistribution, CategoricalProbabilityDistribution,
+                                    DiagonalGaussianProbabilityDistribution, DistributionMapper,
+                                    MultiCategoricalProbabilityDistribution,
+                                    SquashedGaussianProbabilityDistribution)
+
+BATCH = (3, 5)  # extra batch dims, e.g. time x envs
+
+
+def test_categorical_matches_torch():
+    logits = torch.randn(*BATCH, 4)
+    dist = CategoricalProbabilityDistribution(logits, gym.spaces.Discrete(4))
+    ref = td.Categorical(logits=logits)
+    actions = dist.sample()
+    assert actions.shape == BATCH
+    assert torch.allclose(dist.log_prob(actions), ref.log_prob(actions))
+    assert torch.allclose(dist.entropy(), ref.entropy())
+    assert torch.equal(dist.deterministic_sample(), logits.argmax(-1))
+
+
+def test_categorical_respects_discrete_start():
+    logits = torch.tensor([[0.0, 5.0, 0.0]])
+    dist = CategoricalProbabilityDistribution(logits, gym.spaces.Discrete(3, start=-1))
+    assert dist.deterministic_sample().item() == 0
+    assert torch.allclose(dist.log_prob(torch.tensor([0])), torch.log_softmax(logits, -1)[:, 1])
+
+
+def test_multi_categorical_is_sum_of_independent_categoricals():
+    space = gym.spaces.MultiDiscrete([3, 2])
+    logits = torch.randn(*BATCH, 5)
+    dist = MultiCategoricalProbabilityDistribution(logits, space)
+    a, b = td.Categorical(logits=logits[..., :3]), td.Categorical(logits=logits[..., 3:])
+    actions = dist.sample()
+    assert actions.shape == BATCH + (2,)
+    assert torch.allclose(dist.log_prob(actions), a.log_prob(actions[..., 0]) + b.log_prob(actions[..., 1]))
+    assert torch.allclose(dist.entropy(), a.entropy() + b.entropy())
+    assert MultiCategoricalProbabilityDistribution.required_logits_shape(space) == (5,)
+
+
+def test_bernoulli_sums_over_event_dims():
+    space = gym.spaces.MultiBinary(6)
+    logits = torch.randn(*BATCH, 6)
+    dist = BernoulliProbabilityDistribution(logits, space)
+    ref = td.Bernoulli(logits=logits)
+    actions = dist.sample()
+    assert actions.shape == BATCH + (6,)
+    assert torch.allclose(dist.log_prob(actions), ref.log_prob(actions).sum(-1))
+    assert torch.allclose(dist.entropy(), ref.entropy().sum(-1))
+    assert torch.equal(dist.deterministic_sample(), (logits > 0).float())
+
+
+def test_diagonal_gaussian_matches_independent_normal():
+    space = gym.spaces.Box(-1, 1, shape=(3,))
+    mean, log_std = torch.randn(*BATCH, 3), torch.randn(*BATCH, 3) * 0.3
+    dist = DiagonalGaussianProbabilityDistribution(torch.cat([mean, log_std], -1), space)
+    ref = td.Normal(mean, log_std.exp())
+    actions = dist.sample()
+    assert actions.shape == BATCH + (3,)
+    assert torch.allclose(dist.log_prob(actions), ref.log_prob(actions).sum(-1), atol=1e-6)
+    assert torch.allclose(dist.entropy(), ref.entropy().sum(-1), atol=1e-6)
+    assert torch.equal(dist.deterministic_sample(), mean)
+
+
+def test_squashed_gaussian_stays_in_bounds_and_mode_is_squashed_mean():
+    space = gym.spaces.Box(np.array([-2.0, 0.0]), np.array([2.0, 1.0]))
+    logits = torch.randn(*BATCH, 4)
+    dist = SquashedGaussianProbabilityDistribution(logits, space)
+    actions = dist.sample()
+    assert actions.shape == BATCH + (2,)
+    assert (actions[..., 0].abs() <= 2).all() and (actions[..., 1] >= 0).all() and (actions[..., 1] <= 1).all()
+    mean = logits[..., :2]
+    expected_mode = torch.stack([2 * torch.tanh(mean[..., 0]), (torch.tanh(mean[..., 1]) + 1) / 2], -1)
+    assert torch.allclose(dist.deterministic_sample(), expected_mode, atol=1e-6)
+    assert torch.isfinite(dist.log_prob(actions)).all()
+
+
+def test_squashed_gaussian_log_prob_by_change_of_variables():
+    """log p(a) = log N(u) - log|da/du| with a = c + s * tanh(u), so da/du = s * (1 - tanh(u)^2)."""
+    space = gym.spaces.Box(-3.0, 3.0, shape=(1,))
+    mean, log_std = torch.tensor([[0.3]]), torch.tensor([[-0.5]])
+    dist = SquashedGaussianProbabilityDistribution(torch.cat([mean, log_std], -1), space)
+    u = torch.tensor([[0.7]])
+    a = 3.0 * torch.tanh(u)
+    expected = td.Normal(mean, log_std.exp()).log_prob(u) - torch.log(3.0 * (1 - torch.tanh(u) ** 2))
+    assert torch.allclose(dist.log_prob(a), expected.sum(-1), atol=1e-5)
+
+
+def test_mapper_defaults_and_logits_shapes_through_dict_spaces():
+    space = gym.spaces.Dict({
+        "move": gym.spaces.Discrete(4), "multi": gym.spaces.MultiDiscrete([2, 3]),
+        "flags": gym.spaces.MultiBinary(3), "force": gym.spaces.Box(-1, 1, shape=(2,))})
+    mapper = DistributionMapper(space, [])
+    assert mapper.logits_shapes == {"move": (4,), "multi": (5,), "flags": (3,), "force": (4,)}
+    logits = {k: torch.randn(7, *s) for k, s in mapper.logits_shapes.items()}
+    dist = mapper.logits_dict_to_distribution(logits)
+    actions = dist.sample()
+    assert dist.log_prob(actions).shape == (7,)
+    assert dist.entropy().shape == (7,)
+    manual = sum(mapper.action_head_to_distribution(k, logits[k]).log_prob(actions[k]) for k in logits)
+    assert torch.allclose(dist.log_prob(actions), manual)
+
+
+def test_mapper_config_by_space_type_and_by_head_name_with_dotted_paths():
+    space = gym.spaces.Dict({"a": gym.spaces.Box(-1, 1, shape=(2,)), "b": gym.spaces.Box(-1, 1, shape=(2,))})
+    mapper = DistributionMapper(space, [
+        {"action_space": "gymnasium.spaces.Box",
+         "distribution": "maze_cli.distributions.SquashedGaussianProbabilityDistribution"},
+        {"action_head": "b", "distribution": DiagonalGaussianProbabilityDistribution}])
+    assert mapper.head_distributions["a"] is SquashedGaussianProbabilityDistribution
+    assert mapper.head_distributions["b"] is DiagonalGaussianProbabilityDistribution
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"action_space": gym.spaces.Discrete, "distribution": "maze_cli.distributions.Nope"}, "cannot import"),
+    ({"action_space": gym.spaces.Discrete}, "expected keys 'distribution'"),
+    ({"action_head": "missing", "distribution": CategoricalProbabilityDistribution}, "unknown action head"),
+    ({"action_space": gym.spaces.Discrete, "distribution": "torch.nn.Linear"}, "not a maze_cli ProbabilityDistribution"),
+])
+def test_mapper_rejects_bad_config(entry, message):
+    with pytest.raises(ValueError, match=message):
+        DistributionMapper(gym.spaces.Discrete(3), [entry])
