@@ -2,44 +2,75 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
+import time
 from pathlib import Path
+from typing import Callable
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from maze_cli.help import register_resolver
+from maze_cli.rollout import rollout
 from maze_cli.run import prepare_run
+from maze_cli.sweep import write_job_result
 
 logger = logging.getLogger("maze_cli")
 
-USER_ERRORS = (ValueError, TypeError, RuntimeError, KeyError, FileNotFoundError)
+USER_ERRORS = (ValueError, TypeError, RuntimeError, KeyError, OSError)
 """Errors that describe bad input or a failed env; shown as one line unless HYDRA_FULL_ERROR=1."""
 
 
-def train(cfg: DictConfig) -> float:
+def _in_sweep() -> bool:
+    return HydraConfig.get().mode.name == "MULTIRUN"
+
+
+def train(cfg: DictConfig, run_dir: Path) -> float:
     """Train one run into Hydra's output directory; returns the best evaluation return (for sweepers)."""
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    start = time.perf_counter()
     _, trainer = prepare_run(cfg, run_dir)
-    return trainer.train()
+    best = trainer.train()
+    if _in_sweep():
+        write_job_result(run_dir, "completed", best, trainer.env_steps, time.perf_counter() - start)
+    return best
 
 
-def report_errors(task, cfg: DictConfig):
-    """Run ``task(cfg)``; a user error becomes one line on stderr and exit code 1."""
+def run_rollout(cfg: DictConfig, run_dir: Path) -> float:
+    from maze_cli.train.run_logger import setup_logging
+    setup_logging(None)
+    return rollout(cfg, run_dir)["rollout/episode_return_mean"]
+
+
+def report_errors(task: Callable[[DictConfig, Path], float], cfg: DictConfig) -> float:
+    """Run ``task``; a user error becomes one line on stderr: exit code 1 for a single run, a
+    failed entry in the sweep summary (and NaN for the sweeper) for a sweep job."""
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    start = time.perf_counter()
     try:
-        return task(cfg)
+        return task(cfg, run_dir)
     except USER_ERRORS as err:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
-        logger.error(f"Error: {type(err).__name__}: {err}")
-        print(f"Error: {type(err).__name__}: {err}", file=sys.stderr)
+        message = f"{type(err).__name__}: {err}"
+        logger.error(f"Error: {message}")
+        if not logger.handlers:
+            print(f"Error: {message}", file=sys.stderr)
+        if _in_sweep():
+            write_job_result(run_dir, "failed", wall_seconds=time.perf_counter() - start, error=message)
+            return math.nan
         sys.exit(1)
+
+
+register_resolver()
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float:
-    return report_errors(train, cfg)
+    task = run_rollout if HydraConfig.get().job.config_name == "rollout" else train
+    return report_errors(task, cfg)
 
 
 if __name__ == "__main__":

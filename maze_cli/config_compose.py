@@ -8,6 +8,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from maze_cli.help import register_resolver
 from maze_cli.train.config import ConfigError
 
 CONFIG_MODULE = "maze_cli.conf"
@@ -50,6 +51,7 @@ def one_line_hydra_error(err: Exception) -> str:
 
 def compose_config(overrides: List[str], config_name: str = "train") -> Tuple[DictConfig, Dict[str, str]]:
     """The composed config (without the ``hydra`` node) and the chosen preset per group."""
+    register_resolver()
     was_initialized = GlobalHydra.instance().is_initialized()
     saved = GlobalHydra.instance().hydra if was_initialized else None
     GlobalHydra.instance().clear()

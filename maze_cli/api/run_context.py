@@ -17,6 +17,7 @@ from maze_cli.models.policy import TorchPolicy
 from maze_cli.run import prepare_run
 from maze_cli.train.config import ConfigError
 from maze_cli.train.evaluator import RolloutEvaluator
+from maze_cli.train.run_logger import setup_logging
 from maze_cli.train.trainer import OnPolicyTrainer
 
 
@@ -95,6 +96,8 @@ class RunContext:
             stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
             self.run_dir = self._output_dir / self._run_name / stamp
             self._components, self._trainer = prepare_run(self.cfg, self.run_dir, **self._objects)
+        else:
+            setup_logging(self.run_dir)
         return self._trainer.train(n_epochs)
 
     @property

@@ -17,8 +17,8 @@ LOG_FILE = "maze_cli.log"
 CURVE_FILE = "learning_curve.png"
 
 
-def setup_logging(run_dir: Optional[Path]) -> Optional[logging.Handler]:
-    """Console output for the ``maze_cli`` logger, mirrored into ``run_dir/maze_cli.log``."""
+def setup_logging(run_dir: Optional[Path]) -> None:
+    """Console output for the ``maze_cli`` logger, mirrored into ``run_dir/maze_cli.log`` (if given)."""
     logger.setLevel(logging.INFO)
     logger.propagate = False
     logger.disabled = False  # Hydra's logging config disables loggers that existed before it ran
@@ -27,13 +27,15 @@ def setup_logging(run_dir: Optional[Path]) -> Optional[logging.Handler]:
         console.setFormatter(logging.Formatter("%(message)s"))
         console._maze_console = True  # type: ignore[attr-defined]
         logger.addHandler(console)
+    for handler in [h for h in logger.handlers if isinstance(h, logging.FileHandler)]:
+        logger.removeHandler(handler)  # one run at a time logs to its file (sweeps run jobs in sequence)
+        handler.close()
     if run_dir is None:
         return None
     run_dir.mkdir(parents=True, exist_ok=True)
     file_handler = logging.FileHandler(run_dir / LOG_FILE)
     file_handler.setFormatter(logging.Formatter("[%(asctime)s][%(levelname)s] %(message)s"))
     logger.addHandler(file_handler)
-    return file_handler
 
 
 def _fmt(value: float) -> str:

@@ -1,0 +1,57 @@
+"""``maze-run --help``: every config group with its presets, one line each (the YAML's first comment)."""
+from __future__ import annotations
+
+from importlib import resources
+from typing import List
+
+from omegaconf import OmegaConf
+
+GROUP_ORDER = ("env", "algorithm", "policy", "critic", "runner", "wrappers", "experiment")
+
+USAGE = """maze-run: train reinforcement-learning agents from YAML presets.
+
+Usage:
+  maze-run [group=preset ...] [key=value ...]        one training run
+  maze-run --multirun key=a,b [key2=c,d]             a sweep (one run directory per job)
+  maze-run input_dir=<run dir> [...]                 resume a run from its last checkpoint
+  maze-run -cn rollout input_dir=<run dir> n_episodes=10 [render=true]
+  maze-run --cfg job [overrides]                     print the composed config and exit
+"""
+
+
+def _first_comment(text: str) -> str:
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#") and not stripped.startswith("# @package"):
+            return stripped.lstrip("#").strip()
+    return ""
+
+
+def group_lines() -> List[str]:
+    conf = resources.files("maze_cli.conf")
+    lines: List[str] = []
+    for group in GROUP_ORDER:
+        directory = conf / group
+        if not directory.is_dir():
+            continue
+        presets = sorted(p for p in directory.iterdir() if p.name.endswith(".yaml"))
+        if not presets:
+            continue
+        lines.append(f"  {group}:")
+        for preset in presets:
+            lines.append(f"    {preset.name[:-5]:<22} {_first_comment(preset.read_text())}")
+    return lines
+
+
+def help_text() -> str:
+    """The template Hydra prints for ``--help`` ($FLAGS_HELP is Hydra's own flag list)."""
+    body = "\n".join(group_lines()).replace("$", "$$")
+    return (f"{USAGE.replace('$', '$$')}\nConfig groups (choose with group=preset; experiment with +experiment=name):\n"
+            f"{body}\n\nDefaults: env=cartpole algorithm=a2c policy=default critic=shared runner=dev wrappers=none\n"
+            f"Every run writes outputs/<env>-<algorithm>-<runner>/<timestamp>/ (config.yaml, stats.csv, "
+            f"TensorBoard events, checkpoints/, maze_cli.log, learning_curve.png).\n\n$FLAGS_HELP")
+
+
+def register_resolver() -> None:
+    if not OmegaConf.has_resolver("maze_help"):
+        OmegaConf.register_new_resolver("maze_help", help_text)

@@ -1,0 +1,93 @@
+"""``maze-run -cn rollout input_dir=<run>``: the run's best policy on fresh episodes, optionally recorded."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import gymnasium as gym
+import numpy as np
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from maze_cli.build import build
+from maze_cli.envs.log_stats import LogStatsWrapper
+from maze_cli.run import CONFIG_FILE
+from maze_cli.train.checkpoint import CheckpointError, load_checkpoint, load_state_strict
+from maze_cli.train.evaluator import RolloutEvaluator
+from maze_cli.train.trainer import BEST_CHECKPOINT
+
+logger = logging.getLogger("maze_cli")
+
+
+class FrameRecorder(gym.Wrapper):
+    """Keeps the ``rgb_array`` frame after every reset and step."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self.frames: List[np.ndarray] = []
+
+    def _grab(self) -> None:
+        try:
+            frame = self.env.render()
+        except Exception as err:  # e.g. pygame missing for gymnasium's classic-control renderer
+            raise RuntimeError(f"the env cannot render frames: {type(err).__name__}: {err}. For gymnasium's "
+                               f"classic-control envs install pygame: pip install 'gymnasium[classic-control]'") \
+                from None
+        if not isinstance(frame, np.ndarray) or frame.ndim != 3:
+            raise RuntimeError(f"the env's render() returned {type(frame).__name__}, expected an RGB array "
+                               f"(H, W, 3): create it with render_mode='rgb_array'")
+        self.frames.append(frame)
+
+    def reset(self, **kwargs: Any):
+        result = self.env.reset(**kwargs)
+        self._grab()
+        return result
+
+    def step(self, action: Any):
+        result = self.env.step(action)
+        self._grab()
+        return result
+
+    # MazeEnv interface of the wrapped env, for the evaluator
+    def actor_id(self):
+        return self.env.get_wrapper_attr("actor_id")()
+
+
+def save_gif(frames: List[np.ndarray], path: Path, fps: int = 30) -> None:
+    from PIL import Image
+    images = [Image.fromarray(frame.astype(np.uint8)) for frame in frames]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
+
+
+def load_run_config(input_dir: Optional[str]) -> DictConfig:
+    if not input_dir:
+        raise CheckpointError("input_dir is required: the directory of a finished run (it holds config.yaml)")
+    path = Path(input_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise CheckpointError(f"input_dir={input_dir!r} holds no {CONFIG_FILE}: expected the directory of a run")
+    return OmegaConf.load(path)
+
+
+def rollout(cfg: DictConfig, output_dir: Path) -> Dict[str, float]:
+    """Evaluate the best checkpoint of ``cfg.input_dir`` on ``cfg.n_episodes`` episodes."""
+    train_cfg = load_run_config(cfg.input_dir)
+    with open_dict(train_cfg):
+        train_cfg.input_dir = None
+        if cfg.render and "render_mode" not in train_cfg.env:
+            train_cfg.env.render_mode = "rgb_array"
+    state = load_checkpoint(Path(cfg.input_dir) / BEST_CHECKPOINT)
+    components = build(train_cfg)
+    load_state_strict(components.policy, state["policy"], "policy")
+    env = components.env_factory()
+    recorder = FrameRecorder(env) if cfg.render else None
+    evaluator = RolloutEvaluator(LogStatsWrapper.wrap(recorder or env, logging_prefix="rollout"),
+                                 n_episodes=cfg.n_episodes, deterministic=cfg.deterministic, seed=cfg.seed)
+    stats = evaluator.evaluate(components.policy)
+    logger.info(f"rollout of {cfg.input_dir}: {int(stats['rollout/episode_count'])} episodes, return "
+                f"mean {stats['rollout/episode_return_mean']:.2f} std {stats['rollout/episode_return_std']:.2f} "
+                f"min {stats['rollout/episode_return_min']:.2f} max {stats['rollout/episode_return_max']:.2f}")
+    if recorder is not None:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        save_gif(recorder.frames, output_dir / "rollout.gif")
+        logger.info(f"recorded {len(recorder.frames)} frames to {output_dir / 'rollout.gif'}")
+    return stats
