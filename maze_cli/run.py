@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 from typing import Any, Optional, Tuple
 
@@ -10,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from maze_cli.build import Components, build
 from maze_cli.train.checkpoint import CheckpointError, atomic_write, load_checkpoint
 from maze_cli.train.run_logger import setup_logging
-from maze_cli.train.trainer import LAST_CHECKPOINT, OnPolicyTrainer
+from maze_cli.train.trainer import BEST_CHECKPOINT, LAST_CHECKPOINT, OnPolicyTrainer
 
 logger = logging.getLogger("maze_cli")
 
@@ -36,6 +37,15 @@ def resume_state(input_dir: str, cfg: DictConfig) -> dict:
     return load_checkpoint(run / LAST_CHECKPOINT)
 
 
+def carry_over_best(input_dir: Path, run_dir: Optional[Path]) -> None:
+    """A resumed run starts with the earlier run's best checkpoint: model selection continues
+    from that best return, so ``best.pt`` must exist even if no later epoch beats it."""
+    best = input_dir / BEST_CHECKPOINT
+    if run_dir is not None and best.is_file():
+        (run_dir / BEST_CHECKPOINT).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(run_dir / BEST_CHECKPOINT, lambda tmp: shutil.copyfile(best, tmp))
+
+
 def prepare_run(cfg: DictConfig, run_dir: Optional[Path], **objects: Any) -> Tuple[Components, OnPolicyTrainer]:
     """Build everything and validate resume input *before* anything is written but the log."""
     if run_dir is not None:
@@ -45,6 +55,7 @@ def prepare_run(cfg: DictConfig, run_dir: Optional[Path], **objects: Any) -> Tup
     trainer = components.make_trainer(run_dir)
     if state is not None:
         trainer.load_state_dict(state)
+        carry_over_best(Path(cfg.input_dir), run_dir)
         logger.info(f"resumed from {cfg.input_dir} at epoch {trainer.epoch}")
     if run_dir is not None:
         write_config(cfg, run_dir)

@@ -106,6 +106,11 @@ class RunContext:
         return self._build().policy
 
     @property
+    def env_factory(self) -> Callable[[], Any]:
+        """Zero-argument factory of the run's env (with its wrappers), e.g. to step it yourself."""
+        return self._build().env_factory
+
+    @property
     def config(self) -> DictConfig:
         """The fully composed config, as written to the run's ``config.yaml``."""
         return self.cfg

@@ -1,0 +1,1 @@
+"""An example user package for docs/cli.md: a custom env factory and custom networks."""
