@@ -16,7 +16,7 @@ from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.policy import TorchPolicy
 from maze_cli.runners.local import Runner
 from maze_cli.train.a2c import A2CTrainer
-from maze_cli.train.config import A2CAlgorithmConfig, ConfigError
+from maze_cli.train.config import POSITIVE_INT, A2CAlgorithmConfig, ConfigError, check
 from maze_cli.train.evaluator import RolloutEvaluator
 from maze_cli.train.trainer import OnPolicyTrainer
 
@@ -73,7 +73,8 @@ class Components:
                                          seed=seed + EVAL_SEED_OFFSET)
         trainer_cls = TRAINERS[type(self.algorithm)]
         return trainer_cls(self.algorithm, self.policy, self.critic, make_collector, evaluator, run_dir,
-                           normalization_stats=self.probe_env.get_normalization_statistics)
+                           normalization_stats=self.probe_env.get_normalization_statistics,
+                           max_nonfinite_updates=int(self.cfg.max_nonfinite_updates))
 
 
 def seed_everything(seed: int) -> None:
@@ -109,6 +110,8 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
 
     Order matters for reproducibility: the seed is set before any network is initialised.
     """
+    check(POSITIVE_INT(cfg.get("max_nonfinite_updates")), "max_nonfinite_updates", cfg.get("max_nonfinite_updates"),
+          "an integer >= 1")
     runner = instantiate_node(cfg.runner, "runner")
     if not isinstance(runner, Runner):
         raise ConfigError(f"runner: expected a maze_cli Runner, got {type(runner).__name__}")

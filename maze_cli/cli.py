@@ -17,6 +17,7 @@ from maze_cli.help import register_resolver
 from maze_cli.rollout import rollout
 from maze_cli.run import prepare_run
 from maze_cli.sweep import write_job_result
+from maze_cli.train.interrupts import TrainingInterrupted
 
 logger = logging.getLogger("maze_cli")
 
@@ -51,6 +52,8 @@ def report_errors(task: Callable[[DictConfig, Path], float], cfg: DictConfig) ->
     start = time.perf_counter()
     try:
         return task(cfg, run_dir)
+    except TrainingInterrupted as interrupt:
+        sys.exit(interrupt.exit_code)
     except USER_ERRORS as err:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise

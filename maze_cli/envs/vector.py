@@ -8,6 +8,7 @@ of that observation bootstraps a truncated episode without extra bookkeeping.
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from typing import Any, Callable, Dict, List, Optional
 
 import gymnasium as gym
@@ -148,7 +149,7 @@ def make_vector_env(env_factory: EnvFactory, n_envs: int, mode: str = "sequentia
         gym_id = _vector_entry_point_id(probe)
         if gym_id is not None:
             return DictVectorEnv(gym.make_vec(gym_id, n_envs, vectorization_mode="vector_entry_point"))
-    fns = [_WorkerEnvFn(env_factory, index) for index in range(n_envs)]
+    fns = [_WorkerEnvFn(env_factory, index, in_subprocess=mode == "subprocess") for index in range(n_envs)]
     if mode == "sequential":
         return gym.vector.SyncVectorEnv(fns)
     context = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
@@ -156,13 +157,20 @@ def make_vector_env(env_factory: EnvFactory, n_envs: int, mode: str = "sequentia
 
 
 class _WorkerEnvFn:
-    """Picklable ``() -> env`` that adds worker context to errors (a lambda would not pickle)."""
+    """Picklable ``() -> env`` that adds worker context to errors (a lambda would not pickle).
 
-    def __init__(self, env_factory: EnvFactory, worker_index: int):
+    In a worker process it also ignores SIGINT: Ctrl-C reaches the whole process group, and the
+    trainer, not each worker, decides how to stop (save, then close the workers).
+    """
+
+    def __init__(self, env_factory: EnvFactory, worker_index: int, in_subprocess: bool = False):
         self.env_factory = env_factory
         self.worker_index = worker_index
+        self.in_subprocess = in_subprocess
 
     def __call__(self) -> gym.Env:
+        if self.in_subprocess:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         return ErrorContextWrapper(self.env_factory(), self.worker_index)
 
 

@@ -47,20 +47,22 @@ class RunLogger:
 
     :param run_dir: the run directory; ``None`` logs to the console only.
     :param n_epochs: planned epochs (for the console line).
+
+    One logger lives as long as its trainer, so a second ``train()`` call appends rows.
     """
 
-    def __init__(self, run_dir: Optional[Path], n_epochs: int, tensorboard: bool = True):
+    def __init__(self, run_dir: Optional[Path], n_epochs: int = 0):
         self.run_dir = run_dir
         self.n_epochs = n_epochs
         self.rows: List[Dict[str, float]] = []
         self._writer = None
-        if run_dir is not None and tensorboard:
-            from torch.utils.tensorboard import SummaryWriter
-            self._writer = SummaryWriter(log_dir=str(run_dir))
 
     def log_epoch(self, stats: Dict[str, float]) -> None:
         self.rows.append(dict(stats))
         step = int(stats["time/env_steps"])
+        if self._writer is None and self.run_dir is not None:
+            from torch.utils.tensorboard import SummaryWriter
+            self._writer = SummaryWriter(log_dir=str(self.run_dir))
         if self._writer is not None:
             for key, value in stats.items():
                 if "/" in key and not (isinstance(value, float) and math.isnan(value)):

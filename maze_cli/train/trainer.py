@@ -17,6 +17,7 @@ from maze_cli.models.policy import TorchPolicy
 from maze_cli.train.checkpoint import load_state_strict, save_checkpoint
 from maze_cli.train.config import A2CAlgorithmConfig
 from maze_cli.train.evaluator import BestModelSelection, RolloutEvaluator
+from maze_cli.train.interrupts import NonFiniteTrainingError, StopRequest, TrainingInterrupted
 from maze_cli.train.returns import compute_gae
 from maze_cli.train.rollout import RolloutBatch
 from maze_cli.train.run_logger import RunLogger
@@ -82,11 +83,15 @@ class OnPolicyTrainer(ABC):
         (so env workers live only while training), closed at its end.
     :param evaluator: evaluation per epoch feeding model selection (None: select on train return).
     :param run_dir: where checkpoints and stats go (None: nothing is written).
+    :param normalization_stats: ``() -> statistics`` saved with every checkpoint (env normalisation).
+    :param max_nonfinite_updates: stop after this many updates in a row with a non-finite loss or
+        gradient (each of them is skipped, not applied).
     """
 
     def __init__(self, config: A2CAlgorithmConfig, policy: TorchPolicy, critic: TorchStateCritic,
                  make_collector: Callable[[int], Collector], evaluator: Optional[RolloutEvaluator] = None,
-                 run_dir: Optional[Path] = None, normalization_stats: Optional[Any] = None):
+                 run_dir: Optional[Path] = None, normalization_stats: Optional[Any] = None,
+                 max_nonfinite_updates: int = 10):
         self.config = config
         self.policy = policy
         self.critic = critic
@@ -100,6 +105,10 @@ class OnPolicyTrainer(ABC):
         self.env_steps = 0
         self.model_selection = BestModelSelection(on_improvement=self._save_best)
         self._best_state: Optional[Dict[str, Any]] = None
+        self.run_logger = RunLogger(run_dir)
+        self.max_nonfinite_updates = max_nonfinite_updates
+        self.nonfinite_in_a_row = 0
+        self._stop: Optional[StopRequest] = None
 
     @abstractmethod
     def update(self, batch: RolloutBatch, train_policy: bool) -> Dict[str, float]:
@@ -113,14 +122,32 @@ class OnPolicyTrainer(ABC):
         return dist.log_prob(actions), dist.entropy(), self.critic.predict_value(obs, samples.actor_id[0])
 
     def apply_gradients(self, loss: torch.Tensor) -> float:
-        """Backward, optional global-norm clipping, optimizer step; returns the gradient norm."""
+        """Backward, optional global-norm clipping, optimizer step; returns the gradient norm.
+
+        A non-finite loss or gradient is not applied (NaN is returned); after
+        ``max_nonfinite_updates`` of them in a row training stops with a clear error.
+        """
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        params = [p for group in self.optimizer.param_groups for p in group["params"]]
-        max_norm = self.config.max_grad_norm if self.config.max_grad_norm > 0 else float("inf")
-        grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
-        self.optimizer.step()
-        return float(grad_norm)
+        if torch.isfinite(loss):
+            loss.backward()
+            params = [p for group in self.optimizer.param_groups for p in group["params"]]
+            max_norm = self.config.max_grad_norm if self.config.max_grad_norm > 0 else float("inf")
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
+            if torch.isfinite(grad_norm):
+                self.optimizer.step()
+                self.nonfinite_in_a_row = 0
+                return float(grad_norm)
+            self.optimizer.zero_grad(set_to_none=True)
+        self.nonfinite_in_a_row += 1
+        logger.warning(f"skipped an update with a non-finite loss or gradient (loss {loss.item()}, "
+                       f"{self.nonfinite_in_a_row} in a row)")
+        if self.nonfinite_in_a_row >= self.max_nonfinite_updates:
+            where = f" {self.run_dir / LAST_CHECKPOINT}" if self.run_dir is not None else ""
+            raise NonFiniteTrainingError(
+                f"{self.nonfinite_in_a_row} updates in a row had a non-finite loss or gradient; stopped at epoch "
+                f"{self.epoch + 1}. The last good checkpoint{where} is kept. Check the env's rewards and "
+                f"observations for NaN/inf, lower algorithm.lr or set algorithm.max_grad_norm")
+        return float("nan")
 
     # --- epoch loop -------------------------------------------------------------------------
 
@@ -128,23 +155,31 @@ class OnPolicyTrainer(ABC):
         """Train ``n_epochs`` more epochs (default: the config's); returns the best selection return."""
         n_epochs = self.config.n_epochs if n_epochs is None else n_epochs
         target_epoch = self.epoch + n_epochs
-        run_logger = RunLogger(self.run_dir, target_epoch)
+        self.run_logger.n_epochs = target_epoch
         updates = n_epochs * self.config.epoch_length
         progress = tqdm(total=updates, desc="training", unit="update", disable=None, leave=False)
         self.collector = self.make_collector(self.epoch)
         try:
-            while self.epoch < target_epoch:
-                stats = self._train_epoch(progress)
-                run_logger.log_epoch(stats)
-                self._save(LAST_CHECKPOINT)
-                if self.model_selection.epochs_without_improvement >= self.config.patience:
-                    logger.info(f"early stop: no better return for {self.config.patience} epochs")
-                    break
+            with StopRequest() as self._stop:
+                while self.epoch < target_epoch:
+                    stats = self._train_epoch(progress)
+                    self.run_logger.log_epoch(stats)
+                    self._save(LAST_CHECKPOINT)
+                    self._stop.check()
+                    if self.model_selection.epochs_without_improvement >= self.config.patience:
+                        logger.info(f"early stop: no better return for {self.config.patience} epochs")
+                        break
+        except TrainingInterrupted as interrupt:
+            self._save(LAST_CHECKPOINT)
+            logger.warning(f"{interrupt}: saved the model after {self.epoch} complete epochs"
+                           + (f" to {self.run_dir / LAST_CHECKPOINT}; resume with input_dir={self.run_dir}"
+                              if self.run_dir is not None else ""))
+            raise
         finally:
             self.collector.close()
             self.collector = None
             progress.close()
-            run_logger.close()
+            self.run_logger.close()
         if self._best_state is not None:
             self.policy.load_state_dict(self._best_state["policy"])
             self.critic.load_state_dict(self._best_state["critic"])
@@ -158,6 +193,7 @@ class OnPolicyTrainer(ABC):
         for _ in range(self.config.epoch_length):
             losses.append(self.update(self.collector.collect(), train_policy))
             progress.update(1)
+            self._stop.check()
         train_seconds = time.perf_counter() - start
         self.epoch += 1
         stats: Dict[str, float] = {"epoch": self.epoch}
