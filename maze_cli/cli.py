@@ -12,6 +12,7 @@ from typing import Callable
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
 
 from maze_cli.help import register_resolver
 from maze_cli.rollout import rollout
@@ -21,7 +22,7 @@ from maze_cli.train.interrupts import TrainingInterrupted
 
 logger = logging.getLogger("maze_cli")
 
-USER_ERRORS = (ValueError, TypeError, RuntimeError, KeyError, OSError)
+USER_ERRORS = (ValueError, TypeError, RuntimeError, KeyError, OSError, OmegaConfBaseException)
 """Errors that describe bad input or a failed env; shown as one line unless HYDRA_FULL_ERROR=1."""
 
 

@@ -99,7 +99,7 @@ class SubprocessVectorEnv(gym.vector.AsyncVectorEnv):
         """Closing must work after a worker died: surviving workers are then terminated."""
         try:
             super().close_extras(timeout, terminate)
-        except (EOFError, OSError):
+        except (EOFError, OSError, EnvWorkerDied, EnvError):
             for process in self.processes:
                 if process.is_alive():
                     process.terminate()

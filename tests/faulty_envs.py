@@ -1,0 +1,77 @@
+"""Envs that fail on purpose, importable by worker processes and by maze-run (env._target_=...)."""
+import os
+import signal
+
+from maze_cli import GymMazeEnv
+
+
+class FailingCartPole(GymMazeEnv):
+    """CartPole that raises (or kills its own process) after ``fail_after`` steps in this process.
+
+    :param mode: ``"raise"`` raises RuntimeError in step, ``"reset"`` raises in reset,
+        ``"kill"`` SIGKILLs the process it runs in (a crashed worker), ``"nan"`` returns NaN rewards.
+    """
+
+    def __init__(self, fail_after: int = 3000, mode: str = "raise"):
+        super().__init__("CartPole-v1")
+        self.fail_after = fail_after
+        self.mode = mode
+        self.steps = 0
+
+    def reset(self, **kwargs):
+        if self.mode == "reset" and self.steps >= self.fail_after:
+            raise RuntimeError("the simulator lost its license during reset")
+        return super().reset(**kwargs)
+
+    def step(self, action):
+        self.steps += 1
+        obs, reward, terminated, truncated, info = super().step(action)
+        if self.steps >= self.fail_after:
+            if self.mode == "raise":
+                raise RuntimeError("the simulator diverged")
+            if self.mode == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            if self.mode == "nan":
+                reward = float("nan")
+        return obs, reward, terminated, truncated, info
+
+
+def failing_cartpole(fail_after: int = 3000, mode: str = "raise") -> FailingCartPole:
+    return FailingCartPole(fail_after, mode)
+
+
+class SlowCartPole(GymMazeEnv):
+    """CartPole whose step sleeps a little, so that a signal arrives mid-training."""
+
+    def __init__(self, sleep: float = 0.0005):
+        super().__init__("CartPole-v1")
+        self.sleep = sleep
+
+    def step(self, action):
+        import time
+        time.sleep(self.sleep)
+        return super().step(action)
+
+
+def slow_cartpole(sleep: float = 0.0005) -> SlowCartPole:
+    return SlowCartPole(sleep)
+
+
+def unsupported_observation_env():
+    """A gymnasium env with a Text observation space, which no default network can read."""
+    import gymnasium as gym
+
+    class TextObs(gym.Env):
+        observation_space = gym.spaces.Text(5)
+        action_space = gym.spaces.Discrete(2)
+
+        def reset(self, *, seed=None, options=None):
+            return "hello", {}
+
+        def step(self, action):
+            return "hello", 0.0, True, False, {}
+
+    return GymMazeEnv(TextObs())
+
+
+__all__ = ["FailingCartPole", "failing_cartpole", "slow_cartpole", "unsupported_observation_env"]
