@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import time
 from typing import Any, Callable, Dict, List, Optional
 
 import gymnasium as gym
@@ -88,11 +89,15 @@ class SubprocessVectorEnv(gym.vector.AsyncVectorEnv):
                                     f"{process.exitcode}; the run cannot continue without it")
 
     def _translate(self, err: Exception) -> Exception:
+        """A closed pipe means a worker died; wait briefly for the OS to report which one."""
         if isinstance(err, (EOFError, OSError)):
-            try:
-                self._check_alive()
-            except EnvWorkerDied as died:
-                return died
+            deadline = time.monotonic() + 2.0
+            while time.monotonic() < deadline:
+                try:
+                    self._check_alive()
+                except EnvWorkerDied as died:
+                    return died
+                time.sleep(0.05)
         return err
 
     def close_extras(self, timeout: Optional[float] = None, terminate: bool = False) -> None:
