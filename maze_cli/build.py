@@ -16,11 +16,12 @@ from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.policy import TorchPolicy
 from maze_cli.runners.local import Runner
 from maze_cli.train.a2c import A2CTrainer
-from maze_cli.train.config import A2CAlgorithmConfig, ConfigError
+from maze_cli.train.config import A2CAlgorithmConfig, ConfigError, PPOAlgorithmConfig
 from maze_cli.train.evaluator import RolloutEvaluator
+from maze_cli.train.ppo import PPOTrainer
 from maze_cli.train.trainer import OnPolicyTrainer
 
-TRAINERS: Dict[type, Type[OnPolicyTrainer]] = {A2CAlgorithmConfig: A2CTrainer}
+TRAINERS: Dict[type, Type[OnPolicyTrainer]] = {A2CAlgorithmConfig: A2CTrainer, PPOAlgorithmConfig: PPOTrainer}
 """Algorithm config class -> trainer class; each algorithm registers itself here."""
 
 EVAL_SEED_OFFSET = 1_000_003

@@ -98,6 +98,7 @@ class OnPolicyTrainer(ABC):
         self.optimizer = torch.optim.Adam(list(policy.parameters()) + list(critic.parameters()), lr=config.lr)
         self.epoch = 0
         self.env_steps = 0
+        self._planned_epochs = config.n_epochs
         self.model_selection = BestModelSelection(on_improvement=self._save_best)
         self._best_state: Optional[Dict[str, Any]] = None
 
@@ -122,12 +123,30 @@ class OnPolicyTrainer(ABC):
         self.optimizer.step()
         return float(grad_norm)
 
+    def _set_learning_rate(self, update_index: int) -> float:
+        """Applies the config's learning-rate schedule before update number ``update_index`` of the run."""
+        progress = update_index / (self._planned_epochs * self.config.epoch_length)
+        learning_rate = self.config.learning_rate(progress)
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate
+        return learning_rate
+
+    def _update_observation_statistics(self, batch: RolloutBatch) -> None:
+        """After the update, so that acting on and training with a rollout used the same statistics.
+
+        Done here in the trainer's process on the collected batch, so every runner yields the same statistics.
+        """
+        normalizer = self.policy.observation_normalizer
+        if normalizer is not None:
+            normalizer.update(batch.observations, batch.valid)
+
     # --- epoch loop -------------------------------------------------------------------------
 
     def train(self, n_epochs: Optional[int] = None) -> float:
         """Train ``n_epochs`` more epochs (default: the config's); returns the best selection return."""
         n_epochs = self.config.n_epochs if n_epochs is None else n_epochs
         target_epoch = self.epoch + n_epochs
+        self._planned_epochs = max(self.config.n_epochs, target_epoch)
         run_logger = RunLogger(self.run_dir, target_epoch)
         updates = n_epochs * self.config.epoch_length
         progress = tqdm(total=updates, desc="training", unit="update", disable=None, leave=False)
@@ -139,6 +158,11 @@ class OnPolicyTrainer(ABC):
                 self._save(LAST_CHECKPOINT)
                 if self.model_selection.epochs_without_improvement >= self.config.patience:
                     logger.info(f"early stop: no better return for {self.config.patience} epochs")
+                    break
+                if self.config.stop_at_return is not None \
+                        and self.model_selection.best_return >= self.config.stop_at_return:
+                    logger.info(f"stop: return {self.model_selection.best_return:.2f} reached "
+                                f"stop_at_return={self.config.stop_at_return}")
                     break
         finally:
             self.collector.close()
@@ -155,8 +179,11 @@ class OnPolicyTrainer(ABC):
         steps_before = self.collector.env_steps
         train_policy = self.epoch >= self.config.critic_burn_in_epochs
         losses: List[Dict[str, float]] = []
-        for _ in range(self.config.epoch_length):
-            losses.append(self.update(self.collector.collect(), train_policy))
+        for index in range(self.config.epoch_length):
+            learning_rate = self._set_learning_rate(self.epoch * self.config.epoch_length + index)
+            batch = self.collector.collect()
+            losses.append(self.update(batch, train_policy))
+            self._update_observation_statistics(batch)
             progress.update(1)
         train_seconds = time.perf_counter() - start
         self.epoch += 1
@@ -173,6 +200,7 @@ class OnPolicyTrainer(ABC):
         self.env_steps += env_steps
         stats.update({
             "eval/best_return": self.model_selection.best_return,
+            "train/learning_rate": learning_rate,
             "time/env_steps": self.env_steps,
             "time/epoch_seconds": time.perf_counter() - start,
             "time/steps_per_second": env_steps / train_seconds,
