@@ -62,7 +62,7 @@ class TargetMatchingEnv(MazeEnv):
         """Expected reward per step of uniformly random actions (see the table above)."""
         expected = {"choice": lambda s: 1.0 / s.n, "force": lambda s: 5.0 / 12.0,
                     "selection": lambda s: float(np.mean(1.0 / np.asarray(s.nvec))), "switches": lambda s: 0.5}
-        return sum(expected[key](space) for key, space in self.action_spaces_dict[0].spaces.items())
+        return float(sum(expected[key](space) for key, space in self.action_spaces_dict[0].spaces.items()))
 
     def _new_target(self) -> Dict[str, Any]:
         self._target = self.observation_spaces_dict[0].sample()
