@@ -17,8 +17,8 @@ Minibatch = List[Tuple[TrainingSamples, torch.Tensor]]
 
 
 def clipped_surrogate(log_probs: torch.Tensor, old_log_probs: torch.Tensor, advantages: torch.Tensor,
-                      clip_range: float) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Per-sample PPO policy loss ``-min(r * A, clip(r, 1 - eps, 1 + eps) * A)`` and the ratio ``r``.
+                      clip_range: float) -> torch.Tensor:
+    """Per-sample PPO policy loss ``-min(r * A, clip(r, 1 - eps, 1 + eps) * A)``.
 
     ``r = pi(a|s) / pi_old(a|s)``. Taking the minimum makes the objective a pessimistic bound:
     moving ``r`` beyond the clip range in the direction the advantage rewards earns nothing.
@@ -26,7 +26,7 @@ def clipped_surrogate(log_probs: torch.Tensor, old_log_probs: torch.Tensor, adva
     ratio = torch.exp(log_probs - old_log_probs)
     unclipped = ratio * advantages
     clipped = ratio.clamp(1.0 - clip_range, 1.0 + clip_range) * advantages
-    return -torch.min(unclipped, clipped), ratio
+    return -torch.min(unclipped, clipped)
 
 
 def value_error(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor,
@@ -64,47 +64,49 @@ class PPOTrainer(OnPolicyTrainer):
     """Proximal policy optimisation (Schulman et al. 2017), clipped variant."""
 
     def update(self, batch: RolloutBatch, train_policy: bool) -> Dict[str, float]:
-        cfg = self.config
-        samples = prepare_samples(batch, cfg.gamma, cfg.gae_lambda)
+        samples = prepare_samples(batch, self.config.gamma, self.config.gae_lambda)
         applied: List[Dict[str, float]] = []
         epochs_done = 0
-        for _ in range(cfg.n_optimization_epochs):
-            for minibatch in minibatches(samples, cfg.batch_size):
-                stats, loss = self._minibatch_loss(minibatch, train_policy)
-                if cfg.target_kl is not None and stats["losses/approx_kl"] > cfg.target_kl:
-                    break
-                stats["losses/grad_norm"] = self.apply_gradients(loss)
-                applied.append(stats)
-            else:
-                epochs_done += 1
-                continue
-            break
-        # Before any step the policy equals the rollout's (KL 0), so at least one step is always applied.
+        for _ in range(self.config.n_optimization_epochs):
+            if not self._optimization_epoch(samples, train_policy, applied):
+                break
+            epochs_done += 1
+        # Before the first step the policy equals the rollout's (KL 0), so at least one step is applied.
         result = {key: sum(s[key] for s in applied) / len(applied) for key in applied[0]}
         result["losses/optimization_epochs"] = float(epochs_done)
         result["losses/minibatch_steps"] = float(len(applied))
         return result
 
+    def _optimization_epoch(self, samples: List[TrainingSamples], train_policy: bool,
+                            applied: List[Dict[str, float]]) -> bool:
+        """One shuffled pass of minibatch steps (statistics appended to ``applied``); False if target_kl stopped it."""
+        target_kl = self.config.target_kl
+        for minibatch in minibatches(samples, self.config.batch_size):
+            stats, loss = self._minibatch_loss(minibatch, train_policy)
+            if target_kl is not None and stats["losses/approx_kl"] > target_kl:
+                return False
+            stats["losses/grad_norm"] = self.apply_gradients(loss)
+            applied.append(stats)
+        return True
+
     def _minibatch_loss(self, minibatch: Minibatch, train_policy: bool) -> Tuple[Dict[str, float], torch.Tensor]:
         cfg = self.config
-        policy_terms, value_terms, entropies, log_ratios, ratios = [], [], [], [], []
+        policy_terms, value_terms, entropies, log_ratios = [], [], [], []
         for samples, idx in minibatch:
             log_probs, entropy, values = self.loss_terms(samples, idx)
             old_log_probs = samples.old_log_probs[idx]
-            loss, ratio = clipped_surrogate(log_probs, old_log_probs, samples.advantages[idx], cfg.clip_range)
-            policy_terms.append(loss)
+            policy_terms.append(clipped_surrogate(log_probs, old_log_probs, samples.advantages[idx], cfg.clip_range))
             value_terms.append(value_error(values, samples.old_values[idx], samples.returns[idx], cfg.clip_range_vf))
             entropies.append(entropy)
             log_ratios.append(log_probs.detach() - old_log_probs)
-            ratios.append(ratio.detach())
         policy_loss = torch.cat(policy_terms).mean()
         value_loss = torch.cat(value_terms).mean()
         entropy_mean = torch.cat(entropies).mean()
         loss = cfg.value_loss_coef * value_loss
         if train_policy:
             loss = loss + cfg.policy_loss_coef * policy_loss - cfg.entropy_coef * entropy_mean
-        ratio = torch.cat(ratios)
+        log_ratio = torch.cat(log_ratios)
         stats = {"losses/policy_loss": policy_loss.item(), "losses/value_loss": value_loss.item(),
-                 "losses/entropy": entropy_mean.item(), "losses/approx_kl": approx_kl(torch.cat(log_ratios)).item(),
-                 "losses/clip_fraction": ((ratio - 1.0).abs() > cfg.clip_range).float().mean().item()}
+                 "losses/entropy": entropy_mean.item(), "losses/approx_kl": approx_kl(log_ratio).item(),
+                 "losses/clip_fraction": ((log_ratio.exp() - 1.0).abs() > cfg.clip_range).float().mean().item()}
         return stats, loss
