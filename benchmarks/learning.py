@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import logging
 import tempfile
 import time
 from pathlib import Path
@@ -59,7 +60,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("presets", nargs="*", default=list(PRESETS), help=f"any of {list(PRESETS)}")
     parser.add_argument("--seeds", nargs="+", type=int, default=[1])
+    parser.add_argument("--verbose", action="store_true", help="show the runs' epoch lines")
     args = parser.parse_args()
+    if not args.verbose:
+        logging.getLogger("maze_cli").addFilter(lambda record: False)
     print(f"{'preset':<22}{'seed':>5}{'threshold':>11}{'budget':>9}{'steps':>9}{'seconds':>9}{'best':>9}{'wall s':>8}")
     with tempfile.TemporaryDirectory() as tmp:
         for preset in args.presets:
