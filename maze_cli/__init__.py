@@ -7,12 +7,12 @@ from maze_cli.distributions import (BernoulliProbabilityDistribution, Categorica
 from maze_cli.envs import GymMazeEnv, LogStatsWrapper, MazeEnv
 from maze_cli.models import (ProbabilisticPolicyComposer, SharedStateCriticComposer, StepStateCriticComposer,
                              TorchModelBlock)
-from maze_cli.train import A2CAlgorithmConfig, ConfigError, RolloutEvaluator
+from maze_cli.train import A2CAlgorithmConfig, ConfigError, PPOAlgorithmConfig, RolloutEvaluator
 
 __all__ = [
     "A2CAlgorithmConfig", "BernoulliProbabilityDistribution", "CategoricalProbabilityDistribution", "ConfigError",
     "DiagonalGaussianProbabilityDistribution", "DistributionMapper", "GymMazeEnv", "LogStatsWrapper", "MazeEnv",
-    "MultiCategoricalProbabilityDistribution", "ProbabilisticPolicyComposer", "RolloutEvaluator", "RunContext",
+    "MultiCategoricalProbabilityDistribution", "PPOAlgorithmConfig", "ProbabilisticPolicyComposer", "RolloutEvaluator", "RunContext",
     "SharedStateCriticComposer", "SquashedGaussianProbabilityDistribution", "StepStateCriticComposer",
     "TorchModelBlock",
 ]

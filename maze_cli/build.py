@@ -3,24 +3,26 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional, Type
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Type
 
 import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from maze_cli.config_validation import instantiate_node, validated_dataclass
+from maze_cli.config_validation import instantiate_node, target_of, validated_dataclass
 from maze_cli.envs.log_stats import LogStatsWrapper
 from maze_cli.envs.maze_env import MazeEnv
 from maze_cli.models.critic import TorchStateCritic
+from maze_cli.models.normalization import ObservationNormalization, ObservationNormalizer
 from maze_cli.models.policy import TorchPolicy
 from maze_cli.runners.local import Runner
 from maze_cli.train.a2c import A2CTrainer
-from maze_cli.train.config import POSITIVE_INT, A2CAlgorithmConfig, ConfigError, check
+from maze_cli.train.config import POSITIVE_INT, A2CAlgorithmConfig, ConfigError, PPOAlgorithmConfig, check
 from maze_cli.train.evaluator import RolloutEvaluator
+from maze_cli.train.ppo import PPOTrainer
 from maze_cli.train.trainer import OnPolicyTrainer
 
-TRAINERS: Dict[type, Type[OnPolicyTrainer]] = {A2CAlgorithmConfig: A2CTrainer}
+TRAINERS: Dict[type, Type[OnPolicyTrainer]] = {A2CAlgorithmConfig: A2CTrainer, PPOAlgorithmConfig: PPOTrainer}
 """Algorithm config class -> trainer class; each algorithm registers itself here."""
 
 EVAL_SEED_OFFSET = 1_000_003
@@ -92,6 +94,19 @@ def _algorithm(cfg: DictConfig, algorithm: Any) -> A2CAlgorithmConfig:
     return algo
 
 
+def _split_wrappers(wrappers: Optional[Mapping[str, Any]]) -> Tuple[Dict[str, Any], Optional[ObservationNormalization]]:
+    """Env wrappers, and the observation normalisation entry (applied model-side, see ``models.normalization``)."""
+    env_wrappers, normalization = {}, None
+    for name, node in (wrappers or {}).items():
+        if node is not None and target_of(node, f"wrappers.{name}") is ObservationNormalization:
+            if normalization is not None:
+                raise ConfigError(f"wrappers.{name}: observation normalisation is configured twice; keep one entry")
+            normalization = validated_dataclass(node, f"wrappers.{name}")
+        else:
+            env_wrappers[name] = node
+    return env_wrappers, normalization
+
+
 def _model(given: Any, node: Any, group: str, attribute: str, spaces: Dict[str, Any]) -> Any:
     """A policy/critic from a composer instance, a ready module, or the config group."""
     if given is None:
@@ -120,7 +135,8 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
     if env is not None and not callable(env):
         raise ConfigError(f"env: expected a zero-argument callable returning a MazeEnv (an env factory), "
                           f"got {type(env).__name__}")
-    env_factory = EnvFactory(env if env is not None else cfg.env, cfg.get("wrappers"))
+    env_wrappers, normalization = _split_wrappers(cfg.get("wrappers"))
+    env_factory = EnvFactory(env if env is not None else cfg.env, env_wrappers)
     seed_everything(int(cfg.seed))
     probe_env = env_factory()
     spaces = {"observation_spaces_dict": probe_env.observation_spaces_dict,
@@ -128,6 +144,10 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
     policy_obj = _model(policy, cfg.policy, "policy", "policy",
                         {"action_spaces_dict": probe_env.action_spaces_dict, **spaces})
     critic_obj = _model(critic, cfg.critic, "critic", "critic", spaces)
+    if normalization is not None:
+        normalizer = ObservationNormalizer(probe_env.observation_spaces_dict, normalization)
+        normalizer.sample_statistics(probe_env, normalization.sampling_steps, int(cfg.seed))
+        policy_obj.observation_normalizer = critic_obj.observation_normalizer = normalizer
     return Components(cfg=cfg, env_factory=env_factory, probe_env=probe_env, algorithm=algo,
                       policy=policy_obj, critic=critic_obj, runner=runner)
 

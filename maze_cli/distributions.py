@@ -3,10 +3,21 @@
 Each distribution wraps a ``torch.distributions`` object built from the logits a policy
 network produced for one action head. Log-probs and entropies are summed over the
 head's event dimensions, so every head yields one number per batch entry.
+
+Two contracts keep networks, storage and envs apart:
+
+- The policy network outputs exactly :meth:`ProbabilityDistribution.required_logits_shape`.
+  Parameters that do not depend on the observation (a Gaussian's log-std) are declared by
+  :meth:`ProbabilityDistribution.init_parameters`; the policy owns them as learnable tensors
+  (so they are in its ``state_dict``) and passes them to the constructor by name.
+- :meth:`ProbabilityDistribution.sample` returns the distribution's own sample, which is what
+  rollouts store and :meth:`log_prob` scores. :meth:`ProbabilityDistribution.to_env_action`
+  maps it into the action space (clipping, squashing, dtype) just before it reaches the env.
 """
 from __future__ import annotations
 
 import importlib
+import math
 from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Union
 
@@ -48,6 +59,18 @@ class ProbabilityDistribution(ABC):
     @abstractmethod
     def required_logits_shape(cls, action_space: gym.Space) -> Tuple[int, ...]:
         """Logits shape (without batch dims) the policy network must output for this head."""
+
+    @classmethod
+    def init_parameters(cls, action_space: gym.Space) -> Dict[str, torch.Tensor]:
+        """Initial values of the head's state-independent learnable parameters, by constructor argument name.
+
+        The policy holds them (one set per network) and passes them to the constructor; none by default.
+        """
+        return {}
+
+    def to_env_action(self, sample: torch.Tensor) -> np.ndarray:
+        """A (batch of) sample(s) as the env expects it: inside the space, in the space's dtype."""
+        return np.asarray(sample.detach().cpu().numpy(), dtype=self.action_space.dtype)
 
     @abstractmethod
     def sample(self) -> torch.Tensor:
@@ -150,71 +173,104 @@ class BernoulliProbabilityDistribution(TorchDistribution):
         return self.dist.log_prob(actions.to(self.logits.dtype))
 
 
-def _split_mean_log_std(logits: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-    mean, log_std = torch.chunk(logits, 2, dim=-1)
-    return mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
+def _box_shape(cls: type, action_space: gym.spaces.Box) -> Tuple[int, ...]:
+    if not isinstance(action_space, gym.spaces.Box) or len(action_space.shape) != 1:
+        raise ValueError(f"{cls.__name__} supports 1-d Box action spaces, got {action_space}")
+    return (int(action_space.shape[0]),)
 
 
 class DiagonalGaussianProbabilityDistribution(TorchDistribution):
-    """Box(n,): a diagonal Gaussian; logits are ``[mean, log_std]`` concatenated, shape ``(2n,)``.
+    """Box(n,): a diagonal Gaussian whose mean comes from the network, shape ``(n,)``.
 
-    Samples are unbounded; the env side clips them into the Box bounds.
+    The log-std is a learnable parameter of the policy, the same for every observation
+    (initialised to :attr:`INIT_LOG_STD`). Samples are unbounded, so that the log-prob of the
+    stored sample is exact; :meth:`to_env_action` clips them into the Box bounds.
+
+    :param logits: the mean, ``(*batch, n)``.
+    :param action_space: a 1-d Box.
+    :param log_std: ``(n,)`` log standard deviations (clamped to ``[LOG_STD_MIN, LOG_STD_MAX]``).
     """
 
-    def __init__(self, logits: torch.Tensor, action_space: gym.spaces.Box):
+    INIT_LOG_STD = 0.0
+
+    def __init__(self, logits: torch.Tensor, action_space: gym.spaces.Box, log_std: torch.Tensor):
         super().__init__(logits, action_space)
-        self.mean, log_std = _split_mean_log_std(logits)
-        self.dist = td.Independent(td.Normal(self.mean, log_std.exp()), 1)
+        self.mean = logits
+        self.std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp().expand_as(logits)
+        self.dist = td.Independent(td.Normal(self.mean, self.std), 1)
+        self._low = torch.as_tensor(action_space.low, dtype=logits.dtype)
+        self._high = torch.as_tensor(action_space.high, dtype=logits.dtype)
 
     @classmethod
     def required_logits_shape(cls, action_space: gym.spaces.Box) -> Tuple[int, ...]:
-        if len(action_space.shape) != 1:
-            raise ValueError(f"{cls.__name__} supports 1-d Box action spaces, got shape {action_space.shape}")
-        return (2 * int(action_space.shape[0]),)
+        return _box_shape(cls, action_space)
+
+    @classmethod
+    def init_parameters(cls, action_space: gym.spaces.Box) -> Dict[str, torch.Tensor]:
+        return {"log_std": torch.full(_box_shape(cls, action_space), cls.INIT_LOG_STD)}
 
     def deterministic_sample(self) -> torch.Tensor:
         return self.mean
 
+    def to_env_action(self, sample: torch.Tensor) -> np.ndarray:
+        return super().to_env_action(torch.max(torch.min(sample, self._high), self._low))
+
 
 class SquashedGaussianProbabilityDistribution(TorchDistribution):
-    """Box(n,) with finite bounds: ``low + (tanh(u) + 1) / 2 * (high - low)``, u ~ diagonal Gaussian.
+    """Box(n,) with finite bounds: action ``a = c + s * tanh(u)``, ``u`` ~ diagonal Gaussian.
 
-    The log-prob includes the change-of-variables term of the tanh and of the affine map,
-    so it is the density of the action actually sent to the env.
+    ``c = (high + low) / 2`` and ``s = (high - low) / 2``. Samples are the pre-squash ``u``
+    (stored by rollouts and scored by :meth:`log_prob`, which avoids inverting ``tanh`` at the
+    bounds); :meth:`to_env_action` squashes them. :meth:`log_prob` is the density of the action
+    ``a`` the env receives, by the change of variables
+    ``log p(a) = log N(u) - sum log(s * (1 - tanh(u)^2))``.
+
+    :param logits: the mean of ``u``, ``(*batch, n)``.
+    :param action_space: a 1-d Box with finite bounds.
+    :param log_std: ``(n,)`` log standard deviations of ``u``.
     """
 
-    def __init__(self, logits: torch.Tensor, action_space: gym.spaces.Box):
+    INIT_LOG_STD = 0.0
+
+    def __init__(self, logits: torch.Tensor, action_space: gym.spaces.Box, log_std: torch.Tensor):
         super().__init__(logits, action_space)
-        self.mean, log_std = _split_mean_log_std(logits)
         low = torch.as_tensor(action_space.low, dtype=logits.dtype)
         high = torch.as_tensor(action_space.high, dtype=logits.dtype)
         if not (torch.isfinite(low).all() and torch.isfinite(high).all()):
             raise ValueError(f"{type(self).__name__} needs finite Box bounds, got low={action_space.low} "
                              f"high={action_space.high}")
-        base = td.Normal(self.mean, log_std.exp())
-        transforms = [td.TanhTransform(cache_size=1),
-                      td.AffineTransform(loc=(high + low) / 2, scale=(high - low) / 2)]
-        self.dist = td.Independent(td.TransformedDistribution(base, transforms), 1)
-        self._bound_eps = 1e-6 * (high - low) / 2
-        self._low, self._high = low, high
+        self.mean = logits
+        self.dist = td.Independent(td.Normal(logits, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp()
+                                             .expand_as(logits)), 1)
+        self._center, self._scale = (high + low) / 2, (high - low) / 2
 
-    required_logits_shape = DiagonalGaussianProbabilityDistribution.required_logits_shape
+    @classmethod
+    def required_logits_shape(cls, action_space: gym.spaces.Box) -> Tuple[int, ...]:
+        return _box_shape(cls, action_space)
 
-    def sample(self) -> torch.Tensor:
-        return self.dist.sample()
+    @classmethod
+    def init_parameters(cls, action_space: gym.spaces.Box) -> Dict[str, torch.Tensor]:
+        return {"log_std": torch.full(_box_shape(cls, action_space), cls.INIT_LOG_STD)}
+
+    def squash(self, u: torch.Tensor) -> torch.Tensor:
+        """The env action of a pre-squash sample."""
+        return self._center + self._scale * torch.tanh(u)
 
     def deterministic_sample(self) -> torch.Tensor:
-        scale = (self._high - self._low) / 2
-        return torch.tanh(self.mean) * scale + (self._high + self._low) / 2
+        return self.mean
 
     def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
-        # atanh is infinite at the bounds: keep stored actions strictly inside them.
-        clipped = torch.max(torch.min(actions, self._high - self._bound_eps), self._low + self._bound_eps)
-        return self.dist.log_prob(clipped)
+        """Log-density of the squashed action, given the stored pre-squash sample ``u``."""
+        # log(1 - tanh(u)^2) = 2 * (log 2 - u - softplus(-2u)), exact where tanh(u) rounds to +-1.
+        log_dtanh = 2.0 * (math.log(2.0) - actions - torch.nn.functional.softplus(-2.0 * actions))
+        return self.dist.log_prob(actions) - (log_dtanh + torch.log(self._scale)).sum(-1)
 
     def entropy(self) -> torch.Tensor:
-        """No closed form after the tanh: the base Gaussian's entropy (as SAC-style methods use)."""
-        return self.dist.base_dist.base_dist.entropy().sum(-1)
+        """The entropy of ``u``: the squashed action's entropy has no closed form (it is ``H(u) + E[log|da/du|]``)."""
+        return self.dist.entropy()
+
+    def to_env_action(self, sample: torch.Tensor) -> np.ndarray:
+        return super().to_env_action(self.squash(sample))
 
 
 class DictProbabilityDistribution:
@@ -234,6 +290,10 @@ class DictProbabilityDistribution:
 
     def entropy(self) -> torch.Tensor:
         return sum(dist.entropy() for dist in self.distributions.values())
+
+    def env_actions(self, actions: Mapping[str, torch.Tensor]) -> Dict[str, np.ndarray]:
+        """Samples of every head as the env expects them (see :meth:`ProbabilityDistribution.to_env_action`)."""
+        return {key: dist.to_env_action(actions[key]) for key, dist in self.distributions.items()}
 
 
 DEFAULT_DISTRIBUTIONS: Dict[Type[gym.Space], Type[ProbabilityDistribution]] = {
@@ -297,6 +357,8 @@ class DistributionMapper:
             self.head_distributions[head] = dist_cls
         self._logits_shapes = {head: tuple(cls.required_logits_shape(action_space[head]))
                                for head, cls in self.head_distributions.items()}
+        self._init_parameters = {head: dict(cls.init_parameters(action_space[head]))
+                                 for head, cls in self.head_distributions.items()}
 
     def required_logits_shape(self, action_head: str) -> Tuple[int, ...]:
         """Shape (without batch dims) of the logits the policy net must output for ``action_head``."""
@@ -307,12 +369,24 @@ class DistributionMapper:
         """``{action_head: logits shape}``: what a policy network's ``action_logit_shapes`` receives."""
         return dict(self._logits_shapes)
 
-    def action_head_to_distribution(self, action_head: str, logits: torch.Tensor) -> ProbabilityDistribution:
-        return self.head_distributions[action_head](logits, self.action_space[action_head])
+    def init_parameters(self) -> Dict[str, Dict[str, torch.Tensor]]:
+        """``{action_head: {name: initial tensor}}`` of the heads with state-independent parameters."""
+        return {head: {name: value.clone() for name, value in params.items()}
+                for head, params in self._init_parameters.items() if params}
 
-    def logits_dict_to_distribution(self, logits_dict: Mapping[str, torch.Tensor]) -> DictProbabilityDistribution:
-        return DictProbabilityDistribution({head: self.action_head_to_distribution(head, logits_dict[head])
-                                            for head in self.head_distributions})
+    def action_head_to_distribution(self, action_head: str, logits: torch.Tensor,
+                                    parameters: Optional[Mapping[str, torch.Tensor]] = None) -> ProbabilityDistribution:
+        """The head's distribution; ``parameters`` default to the initial ones (a policy passes its learned ones)."""
+        params = self._init_parameters[action_head] if parameters is None else parameters
+        return self.head_distributions[action_head](logits, self.action_space[action_head], **params)
+
+    def logits_dict_to_distribution(self, logits_dict: Mapping[str, torch.Tensor],
+                                    parameters: Optional[Mapping[str, Mapping[str, torch.Tensor]]] = None
+                                    ) -> DictProbabilityDistribution:
+        parameters = parameters or {}
+        return DictProbabilityDistribution({
+            head: self.action_head_to_distribution(head, logits_dict[head], parameters.get(head))
+            for head in self.head_distributions})
 
     def __repr__(self) -> str:
         heads = ", ".join(f"{h}: {c.__name__}" for h, c in self.head_distributions.items())

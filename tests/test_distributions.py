@@ -55,11 +55,11 @@ def test_bernoulli_sums_over_event_dims():
     assert torch.equal(dist.deterministic_sample(), (logits > 0).float())
 
 
-def test_diagonal_gaussian_matches_independent_normal():
+def test_diagonal_gaussian_matches_independent_normal_with_state_independent_std():
     space = gym.spaces.Box(-1, 1, shape=(3,))
-    mean, log_std = torch.randn(*BATCH, 3), torch.randn(*BATCH, 3) * 0.3
-    dist = DiagonalGaussianProbabilityDistribution(torch.cat([mean, log_std], -1), space)
-    ref = td.Normal(mean, log_std.exp())
+    mean, log_std = torch.randn(*BATCH, 3), torch.randn(3) * 0.3
+    dist = DiagonalGaussianProbabilityDistribution(mean, space, log_std=log_std)
+    ref = td.Normal(mean, log_std.exp().expand_as(mean))
     actions = dist.sample()
     assert actions.shape == BATCH + (3,)
     assert torch.allclose(dist.log_prob(actions), ref.log_prob(actions).sum(-1), atol=1e-6)
@@ -67,28 +67,17 @@ def test_diagonal_gaussian_matches_independent_normal():
     assert torch.equal(dist.deterministic_sample(), mean)
 
 
-def test_squashed_gaussian_stays_in_bounds_and_mode_is_squashed_mean():
-    space = gym.spaces.Box(np.array([-2.0, 0.0]), np.array([2.0, 1.0]))
-    logits = torch.randn(*BATCH, 4)
-    dist = SquashedGaussianProbabilityDistribution(logits, space)
-    actions = dist.sample()
+def test_squashed_gaussian_env_actions_stay_in_bounds_and_mode_is_squashed_mean():
+    space = gym.spaces.Box(np.array([-2.0, 0.0], dtype=np.float32), np.array([2.0, 1.0], dtype=np.float32))
+    mean = torch.randn(*BATCH, 2) * 3
+    dist = SquashedGaussianProbabilityDistribution(mean, space, log_std=torch.zeros(2))
+    actions = dist.to_env_action(dist.sample())
     assert actions.shape == BATCH + (2,)
-    assert (actions[..., 0].abs() <= 2).all() and (actions[..., 1] >= 0).all() and (actions[..., 1] <= 1).all()
-    mean = logits[..., :2]
-    expected_mode = torch.stack([2 * torch.tanh(mean[..., 0]), (torch.tanh(mean[..., 1]) + 1) / 2], -1)
-    assert torch.allclose(dist.deterministic_sample(), expected_mode, atol=1e-6)
-    assert torch.isfinite(dist.log_prob(actions)).all()
-
-
-def test_squashed_gaussian_log_prob_by_change_of_variables():
-    """log p(a) = log N(u) - log|da/du| with a = c + s * tanh(u), so da/du = s * (1 - tanh(u)^2)."""
-    space = gym.spaces.Box(-3.0, 3.0, shape=(1,))
-    mean, log_std = torch.tensor([[0.3]]), torch.tensor([[-0.5]])
-    dist = SquashedGaussianProbabilityDistribution(torch.cat([mean, log_std], -1), space)
-    u = torch.tensor([[0.7]])
-    a = 3.0 * torch.tanh(u)
-    expected = td.Normal(mean, log_std.exp()).log_prob(u) - torch.log(3.0 * (1 - torch.tanh(u) ** 2))
-    assert torch.allclose(dist.log_prob(a), expected.sum(-1), atol=1e-5)
+    assert (np.abs(actions[..., 0]) <= 2).all() and (actions[..., 1] >= 0).all() and (actions[..., 1] <= 1).all()
+    mode = dist.to_env_action(dist.deterministic_sample())
+    expected = np.stack([2 * np.tanh(mean[..., 0].numpy()), (np.tanh(mean[..., 1].numpy()) + 1) / 2], -1)
+    assert np.allclose(mode, expected, atol=1e-5)
+    assert torch.isfinite(dist.log_prob(dist.sample())).all()
 
 
 def test_mapper_defaults_and_logits_shapes_through_dict_spaces():
@@ -96,7 +85,7 @@ def test_mapper_defaults_and_logits_shapes_through_dict_spaces():
         "move": gym.spaces.Discrete(4), "multi": gym.spaces.MultiDiscrete([2, 3]),
         "flags": gym.spaces.MultiBinary(3), "force": gym.spaces.Box(-1, 1, shape=(2,))})
     mapper = DistributionMapper(space, [])
-    assert mapper.logits_shapes == {"move": (4,), "multi": (5,), "flags": (3,), "force": (4,)}
+    assert mapper.logits_shapes == {"move": (4,), "multi": (5,), "flags": (3,), "force": (2,)}
     logits = {k: torch.randn(7, *s) for k, s in mapper.logits_shapes.items()}
     dist = mapper.logits_dict_to_distribution(logits)
     actions = dist.sample()

@@ -44,6 +44,8 @@ class RunContext:
     :param critic: preset name or critic composer.
     :param runner: runner preset: ``"dev"``, ``"local"`` (``"ray"`` with the extra installed).
     :param wrappers: wrappers preset name.
+    :param experiment: an experiment preset of ``conf/experiment/`` (``maze-run +experiment=NAME``):
+        tuned settings for one env and algorithm; group arguments and ``overrides`` apply on top.
     :param overrides: ``{"algorithm.lr": 1e-3, ...}``, applied after the presets.
     :param seed: shorthand for ``overrides={"seed": ...}``.
     :param output_dir: parent of the run directories (default ``./outputs``).
@@ -51,6 +53,7 @@ class RunContext:
 
     def __init__(self, env: Union[str, Callable, None] = None, algorithm: Any = None, policy: Any = None,
                  critic: Any = None, runner: Optional[str] = None, wrappers: Optional[str] = None,
+                 experiment: Optional[str] = None,
                  overrides: Optional[Mapping[str, Any]] = None, seed: Optional[int] = None,
                  output_dir: Union[str, Path] = "outputs"):
         given = {"env": env, "algorithm": algorithm, "policy": policy, "critic": critic,
@@ -61,6 +64,8 @@ class RunContext:
             raise ConfigError(f"env={env!r}: expected a preset name or a zero-argument callable returning "
                               f"a MazeEnv (an env factory), got {type(env).__name__}")
         cli_args: List[str] = [f"{group}={value}" for group, value in given.items() if isinstance(value, str)]
+        if experiment is not None:
+            cli_args.append(f"+experiment={experiment}")
         all_overrides = dict(overrides or {})
         if seed is not None:
             all_overrides["seed"] = seed

@@ -26,9 +26,12 @@ class TorchStateCritic(nn.Module):
         super().__init__()
         self.networks = nn.ModuleDict(networks)
         self.step_to_key = dict(step_to_key)
+        self.observation_normalizer: Optional[nn.Module] = None  # shared with the policy, set by build
 
     def predict_value(self, obs: Dict[str, torch.Tensor], step: int = 0) -> torch.Tensor:
         """Values of a batch of converted observations of ``step``: shape ``(batch,)``."""
+        if self.observation_normalizer is not None:
+            obs = self.observation_normalizer(obs)
         value = self.networks[self.step_to_key[step]](obs)["value"]
         return value.reshape(value.shape[0])
 

@@ -26,6 +26,10 @@ def network_keys(agent_counts_dict: Mapping[int, int], separate: Iterable[int]) 
     return keys
 
 
+def _step_of(network_key: str) -> int:
+    return int(network_key.split("_")[0])
+
+
 def sample_batch(space: gym.spaces.Dict, converter: ObservationConverter, n: int = 2) -> Dict[str, torch.Tensor]:
     """A small batch of random observations, used to check networks at build time."""
     samples = [space.sample() for _ in range(n)]
@@ -34,6 +38,10 @@ def sample_batch(space: gym.spaces.Dict, converter: ObservationConverter, n: int
 
 class TorchPolicy(nn.Module):
     """Routes each observation to its sub-step's (or agent's) network and distribution.
+
+    Besides the networks it owns, per network, the state-independent distribution parameters
+    its mapper declares (e.g. a Gaussian head's log-std), as ``distribution_parameters[key][head][name]``,
+    and optionally an observation normaliser shared with the critic (set by ``build``).
 
     :param networks: ``{network key: module}``, see :func:`network_keys`.
     :param distribution_mappers: ``{sub-step: DistributionMapper}``.
@@ -49,6 +57,11 @@ class TorchPolicy(nn.Module):
         self.distribution_mappers = dict(distribution_mappers)
         self.converters = {step: ObservationConverter(space) for step, space in observation_spaces_dict.items()}
         self.separate = set(substeps_with_separate_agent_nets)
+        self.distribution_parameters = nn.ModuleDict({
+            key: nn.ModuleDict({head: nn.ParameterDict({name: nn.Parameter(value) for name, value in params.items()})
+                                for head, params in self.distribution_mappers[_step_of(key)].init_parameters().items()})
+            for key in networks})
+        self.observation_normalizer: Optional[nn.Module] = None
 
     def network_key(self, actor_id: ActorID) -> str:
         step, agent = actor_id
@@ -56,18 +69,22 @@ class TorchPolicy(nn.Module):
 
     def logits(self, obs: Dict[str, torch.Tensor], actor_id: ActorID = (0, 0)) -> Dict[str, torch.Tensor]:
         """Network output for a batch of converted observations of one actor."""
+        if self.observation_normalizer is not None:
+            obs = self.observation_normalizer(obs)
         return self.networks[self.network_key(actor_id)](obs)
 
     def distribution(self, obs: Dict[str, torch.Tensor], actor_id: ActorID = (0, 0)) -> DictProbabilityDistribution:
-        return self.distribution_mappers[actor_id[0]].logits_dict_to_distribution(self.logits(obs, actor_id))
+        key = self.network_key(actor_id)
+        parameters = {head: dict(params.items()) for head, params in self.distribution_parameters[key].items()}
+        return self.distribution_mappers[actor_id[0]].logits_dict_to_distribution(self.logits(obs, actor_id),
+                                                                                  parameters)
 
     @torch.inference_mode()
     def compute_actions(self, observation: Mapping[str, np.ndarray], actor_id: ActorID = (0, 0),
                         deterministic: bool = False) -> Dict[str, np.ndarray]:
         """Actions for a batch of raw (numpy) observations of one actor."""
         dist = self.distribution(self.converters[actor_id[0]](observation), actor_id)
-        actions = dist.deterministic_sample() if deterministic else dist.sample()
-        return {key: value.cpu().numpy() for key, value in actions.items()}
+        return dist.env_actions(dist.deterministic_sample() if deterministic else dist.sample())
 
     def compute_action(self, observation: Mapping[str, Any], actor_id: Optional[ActorID] = None,
                        deterministic: bool = False) -> Dict[str, np.ndarray]:
@@ -122,14 +139,14 @@ class ProbabilisticPolicyComposer:
         converters = {s: ObservationConverter(space) for s, space in self.observation_spaces_dict.items()}
 
         def kwargs_for(key: str) -> Dict[str, Any]:
-            step = int(key.split("_")[0])
+            step = _step_of(key)
             return {"obs_shapes": dict(converters[step].shapes),
                     "action_logit_shapes": mappers[step].logits_shapes}
 
         keys = network_keys(self.agent_counts_dict, separate)
         nets = resolve_networks(networks, keys, DEFAULT_POLICY_NET, kwargs_for, "policy")
         for key, net in nets.items():
-            step = int(key.split("_")[0])
+            step = _step_of(key)
             _check_policy_output(net, key, sample_batch(self.observation_spaces_dict[step], converters[step]),
                                  mappers[step].logits_shapes)
         self._policy = TorchPolicy(nets, mappers, self.observation_spaces_dict, separate)

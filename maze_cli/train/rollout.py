@@ -96,8 +96,7 @@ class RolloutCollector:
                 store.observations[key][t] = value
             for key, value in actions.items():
                 store.actions[key][t] = value
-            next_obs, rewards, terminated, truncated, _ = self.vector_env.step(
-                {key: value.numpy() for key, value in actions.items()})
+            next_obs, rewards, terminated, truncated, _ = self.vector_env.step(dist.env_actions(actions))
             valid = ~self._prev_ended
             ended = (terminated | truncated) & valid
             store.rewards[t] = torch.from_numpy(np.asarray(rewards, dtype=np.float32))

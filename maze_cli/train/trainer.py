@@ -103,6 +103,7 @@ class OnPolicyTrainer(ABC):
         self.optimizer = torch.optim.Adam(list(policy.parameters()) + list(critic.parameters()), lr=config.lr)
         self.epoch = 0
         self.env_steps = 0
+        self._planned_epochs = config.n_epochs
         self.model_selection = BestModelSelection(on_improvement=self._save_best)
         self._best_state: Optional[Dict[str, Any]] = None
         self.run_logger = RunLogger(run_dir)
@@ -149,12 +150,30 @@ class OnPolicyTrainer(ABC):
                 f"observations for NaN/inf, lower algorithm.lr or set algorithm.max_grad_norm")
         return float("nan")
 
+    def _set_learning_rate(self, update_index: int) -> float:
+        """Applies the config's learning-rate schedule before update number ``update_index`` of the run."""
+        progress = update_index / (self._planned_epochs * self.config.epoch_length)
+        learning_rate = self.config.learning_rate(progress)
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate
+        return learning_rate
+
+    def _update_observation_statistics(self, batch: RolloutBatch) -> None:
+        """After the update, so that acting on and training with a rollout used the same statistics.
+
+        Done here in the trainer's process on the collected batch, so every runner yields the same statistics.
+        """
+        normalizer = self.policy.observation_normalizer
+        if normalizer is not None:
+            normalizer.update(batch.observations, batch.valid)
+
     # --- epoch loop -------------------------------------------------------------------------
 
     def train(self, n_epochs: Optional[int] = None) -> float:
         """Train ``n_epochs`` more epochs (default: the config's); returns the best selection return."""
         n_epochs = self.config.n_epochs if n_epochs is None else n_epochs
         target_epoch = self.epoch + n_epochs
+        self._planned_epochs = max(self.config.n_epochs, target_epoch)
         self.run_logger.n_epochs = target_epoch
         updates = n_epochs * self.config.epoch_length
         progress = tqdm(total=updates, desc="training", unit="update", disable=None, leave=False)
@@ -168,6 +187,11 @@ class OnPolicyTrainer(ABC):
                     self._stop.check()
                     if self.model_selection.epochs_without_improvement >= self.config.patience:
                         logger.info(f"early stop: no better return for {self.config.patience} epochs")
+                        break
+                    if self.config.stop_at_return is not None \
+                            and self.model_selection.best_return >= self.config.stop_at_return:
+                        logger.info(f"stop: return {self.model_selection.best_return:.2f} reached "
+                                    f"stop_at_return={self.config.stop_at_return}")
                         break
         except TrainingInterrupted as interrupt:
             self._save(LAST_CHECKPOINT)
@@ -190,8 +214,11 @@ class OnPolicyTrainer(ABC):
         steps_before = self.collector.env_steps
         train_policy = self.epoch >= self.config.critic_burn_in_epochs
         losses: List[Dict[str, float]] = []
-        for _ in range(self.config.epoch_length):
-            losses.append(self.update(self.collector.collect(), train_policy))
+        for index in range(self.config.epoch_length):
+            learning_rate = self._set_learning_rate(self.epoch * self.config.epoch_length + index)
+            batch = self.collector.collect()
+            losses.append(self.update(batch, train_policy))
+            self._update_observation_statistics(batch)
             progress.update(1)
             self._stop.check()
         train_seconds = time.perf_counter() - start
@@ -209,6 +236,7 @@ class OnPolicyTrainer(ABC):
         self.env_steps += env_steps
         stats.update({
             "eval/best_return": self.model_selection.best_return,
+            "train/learning_rate": learning_rate,
             "time/env_steps": self.env_steps,
             "time/epoch_seconds": time.perf_counter() - start,
             "time/steps_per_second": env_steps / train_seconds,

@@ -1,0 +1,45 @@
+"""The experiment presets learn their env within a budget of env steps (fixed seeds, figures from stats.csv).
+
+Each run uses the preset unchanged except for the number of epochs (as many as fit in the
+budget) and ``stop_at_return`` (stop at the threshold). The threshold applies to the
+deterministic evaluation's mean return over the preset's 10 episodes.
+"""
+import csv
+
+import pytest
+
+from maze_cli import RunContext
+
+
+def train_preset(run_root, preset: str, seed: int, threshold: float, budget: int):
+    probe = RunContext(experiment=preset, output_dir=run_root)
+    algo, runner = probe.config.algorithm, probe.config.runner
+    steps_per_epoch = algo.epoch_length * algo.n_rollout_steps * runner.n_envs
+    rc = RunContext(experiment=preset, seed=seed, output_dir=run_root,
+                    overrides={"algorithm.n_epochs": budget // steps_per_epoch, "algorithm.stop_at_return": threshold})
+    assert rc.config.algorithm.deterministic_eval and rc.config.algorithm.eval_repeats == 10
+    best = rc.train()
+    with open(rc.run_dir / "stats.csv") as f:
+        rows = list(csv.DictReader(f))
+    eval_returns = [float(r["eval/episode_return_mean"]) for r in rows]
+    assert int(rows[-1]["time/env_steps"]) <= budget
+    assert max(eval_returns) == best >= threshold, eval_returns
+    return rc
+
+
+@pytest.mark.learning
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_ppo_solves_cartpole_within_100k_steps(run_root, seed):
+    train_preset(run_root, "cartpole_ppo", seed, threshold=475.0, budget=100_000)
+
+
+@pytest.mark.learning
+@pytest.mark.parametrize("preset", ["acrobot_ppo", "acrobot_a2c"])
+def test_acrobot_reaches_minus_100_within_200k_steps(run_root, preset):
+    train_preset(run_root, preset, seed=1, threshold=-100.0, budget=200_000)
+
+
+@pytest.mark.learning
+def test_ppo_swings_up_pendulum_within_500k_steps(run_root):
+    rc = train_preset(run_root, "pendulum_ppo", seed=1, threshold=-300.0, budget=500_000)
+    assert rc.policy.observation_normalizer is not None  # the preset normalises observations
