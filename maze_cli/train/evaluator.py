@@ -12,6 +12,9 @@ from maze_cli.envs.log_stats import EpisodeStats, LogStatsWrapper
 from maze_cli.models.policy import TorchPolicy
 
 
+EVALUATION_SEED_STRIDE = 7919
+
+
 class BestModelSelection:
     """Remembers the best evaluation return and calls ``on_improvement`` when it is beaten.
 
@@ -48,8 +51,9 @@ class RolloutEvaluator:
     :param n_episodes: episodes per evaluation.
     :param model_selection: notified with the mean return (``None``: just report).
     :param deterministic: act with the distribution's mode instead of sampling.
-    :param seed: seeds the first reset (env ``i`` of a vector env gets ``seed + i``), so evaluations
-        are reproducible; later evaluations continue the envs' random streams.
+    :param seed: makes evaluations reproducible: the single env is seeded at the first reset and later
+        episodes continue its random stream; a vector env is seeded at every evaluation (the ``k``-th
+        with ``seed + EVALUATION_SEED_STRIDE * k``), so its start states do not depend on the policy.
     :param vector_env: optional batched path for single-sub-step envs (see above).
     """
 
@@ -70,6 +74,7 @@ class RolloutEvaluator:
         self.model_selection = model_selection
         self.deterministic = deterministic
         self._seed = seed
+        self._count = 0
 
     def evaluate(self, policy: TorchPolicy) -> Dict[str, float]:
         """Statistics (``eval/episode_return_mean``, ...) of ``n_episodes`` fresh episodes."""
@@ -97,8 +102,10 @@ class RolloutEvaluator:
     @torch.inference_mode()
     def _evaluate_batched(self, policy: TorchPolicy) -> Dict[str, float]:
         env, n = self.vector_env, self.n_episodes
-        obs, _ = env.reset(seed=self._seed)
-        self._seed = None
+        # Every evaluation draws its start states from its own seed: finished envs keep autoresetting
+        # until the last episode ends, so a continued random stream would depend on the policy.
+        obs, _ = env.reset(seed=None if self._seed is None else self._seed + EVALUATION_SEED_STRIDE * self._count)
+        self._count += 1
         returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
         running = np.ones(n, dtype=bool)
         while running.any():
