@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 from maze_cli.config_validation import instantiate_node, target_of, validated_dataclass
 from maze_cli.envs.log_stats import LogStatsWrapper
 from maze_cli.envs.maze_env import MazeEnv
+from maze_cli.envs.vector import make_vector_env
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.normalization import ObservationNormalization, ObservationNormalizer
 from maze_cli.models.policy import TorchPolicy
@@ -69,14 +70,21 @@ class Components:
                                               self.probe_env)
         evaluator = None
         if self.algorithm.eval_repeats > 0:
-            evaluator = RolloutEvaluator(LogStatsWrapper.wrap(self.env_factory(), logging_prefix="eval"),
-                                         n_episodes=self.algorithm.eval_repeats,
-                                         deterministic=self.algorithm.deterministic_eval,
-                                         seed=seed + EVAL_SEED_OFFSET)
+            evaluator = self.make_evaluator(self.algorithm.eval_repeats, self.algorithm.deterministic_eval)
         trainer_cls = TRAINERS[type(self.algorithm)]
         return trainer_cls(self.algorithm, self.policy, self.critic, make_collector, evaluator, run_dir,
                            normalization_stats=self.probe_env.get_normalization_statistics,
                            max_nonfinite_updates=int(self.cfg.max_nonfinite_updates))
+
+
+    def make_evaluator(self, n_episodes: int, deterministic: bool) -> RolloutEvaluator:
+        """Batched over ``n_episodes`` envs for single-actor envs; episode by episode on one env otherwise."""
+        seed = int(self.cfg.seed) + EVAL_SEED_OFFSET
+        if dict(self.probe_env.agent_counts_dict) == {0: 1}:
+            vector_env = make_vector_env(self.env_factory, n_episodes, "sequential", probe=self.probe_env)
+            return RolloutEvaluator(None, n_episodes, deterministic=deterministic, seed=seed, vector_env=vector_env)
+        return RolloutEvaluator(LogStatsWrapper.wrap(self.env_factory(), logging_prefix="eval"), n_episodes,
+                                deterministic=deterministic, seed=seed)
 
 
 def seed_everything(seed: int) -> None:

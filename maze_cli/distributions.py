@@ -104,12 +104,17 @@ class TorchDistribution(ProbabilityDistribution):
         return self.dist.entropy()
 
 
-class CategoricalProbabilityDistribution(TorchDistribution):
-    """Discrete(n): logits of shape ``(n,)``."""
+class CategoricalProbabilityDistribution(ProbabilityDistribution):
+    """Discrete(n): logits of shape ``(n,)``.
+
+    Computed directly from the normalised log-probabilities rather than through a
+    ``torch.distributions.Categorical``: it is the same distribution, but building that object
+    at every acting step cost more than the policy network's forward pass.
+    """
 
     def __init__(self, logits: torch.Tensor, action_space: gym.spaces.Discrete):
         super().__init__(logits, action_space)
-        self.dist = td.Categorical(logits=logits)
+        self.log_probs = torch.log_softmax(logits, dim=-1)
         self.start = int(action_space.start)
 
     @classmethod
@@ -117,13 +122,21 @@ class CategoricalProbabilityDistribution(TorchDistribution):
         return (int(action_space.n),)
 
     def sample(self) -> torch.Tensor:
-        return self.dist.sample() + self.start
+        probs = self.log_probs.exp()
+        flat = torch.multinomial(probs.reshape(-1, probs.shape[-1]), 1)
+        return flat.reshape(probs.shape[:-1]) + self.start
 
     def deterministic_sample(self) -> torch.Tensor:
         return self.logits.argmax(dim=-1) + self.start
 
     def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
-        return self.dist.log_prob(actions.long() - self.start)
+        index = (actions.long() - self.start).unsqueeze(-1)
+        return self.log_probs.gather(-1, index).squeeze(-1)
+
+    def entropy(self) -> torch.Tensor:
+        # p * log p is 0 where p underflows to 0 (log p = -inf): clamp the log to the smallest finite value.
+        log_p = self.log_probs.clamp(min=torch.finfo(self.log_probs.dtype).min)
+        return -(log_p.exp() * log_p).sum(-1)
 
 
 class MultiCategoricalProbabilityDistribution(ProbabilityDistribution):

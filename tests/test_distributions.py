@@ -114,3 +114,17 @@ def test_mapper_config_by_space_type_and_by_head_name_with_dotted_paths():
 def test_mapper_rejects_bad_config(entry, message):
     with pytest.raises(ValueError, match=message):
         DistributionMapper(gym.spaces.Discrete(3), [entry])
+
+
+def test_categorical_samples_follow_the_softmax_probabilities():
+    torch.manual_seed(0)
+    probs = torch.tensor([0.1, 0.2, 0.3, 0.4])
+    dist = CategoricalProbabilityDistribution(probs.log().expand(20_000, 4), gym.spaces.Discrete(4, start=2))
+    counts = torch.bincount(dist.sample() - 2, minlength=4).float() / 20_000
+    assert torch.allclose(counts, probs, atol=0.015), counts
+
+
+def test_categorical_entropy_is_finite_with_zero_probability_actions():
+    logits = torch.tensor([[0.0, float("-inf"), 0.0]])
+    dist = CategoricalProbabilityDistribution(logits, gym.spaces.Discrete(3))
+    assert torch.allclose(dist.entropy(), torch.tensor([np.log(2.0)]).float())

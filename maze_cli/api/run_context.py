@@ -124,12 +124,12 @@ class RunContext:
         """Statistics of ``n_episodes`` (default: the algorithm's ``eval_repeats``) on a fresh env."""
         components = self._build()
         algo = components.algorithm
-        evaluator = RolloutEvaluator(
-            LogStatsWrapper.wrap(components.env_factory(), logging_prefix="eval"),
-            n_episodes=n_episodes or max(algo.eval_repeats, 1),
-            deterministic=algo.deterministic_eval if deterministic is None else deterministic,
-            seed=int(self.cfg.seed) + EVAL_SEED_OFFSET)
-        return evaluator.evaluate(components.policy)
+        evaluator = components.make_evaluator(n_episodes or max(algo.eval_repeats, 1),
+                                              algo.deterministic_eval if deterministic is None else deterministic)
+        try:
+            return evaluator.evaluate(components.policy)
+        finally:
+            evaluator.close()
 
     def compute_action(self, observation: Mapping[str, Any], actor_id: Optional[ActorID] = None,
                        deterministic: bool = False) -> Dict[str, np.ndarray]:

@@ -70,15 +70,18 @@ class RolloutCollector:
         self._episode_return = np.zeros(self.n_envs)
         self._episode_length = np.zeros(self.n_envs, dtype=np.int64)
         self._storage: Optional[RolloutBatch] = None
+        self._np: Dict[str, np.ndarray] = {}
 
     def _allocate(self, actions: Dict[str, torch.Tensor]) -> RolloutBatch:
         T, n = self.n_steps, self.n_envs
+        # Per-step env outputs are written as numpy rows; the tensors share their memory (no copies).
+        self._np = {"rewards": np.zeros((T, n), dtype=np.float32), "terminated": np.zeros((T, n), dtype=bool),
+                    "episode_end": np.zeros((T, n), dtype=bool), "valid": np.zeros((T, n), dtype=bool)}
         return RolloutBatch(
             observations={k: torch.zeros((T, n) + tuple(v.shape[1:]), dtype=v.dtype) for k, v in self._obs.items()},
             actions={k: torch.zeros((T, n) + tuple(v.shape[1:]), dtype=v.dtype) for k, v in actions.items()},
-            log_probs=torch.zeros(T, n), values=torch.zeros(T + 1, n), rewards=torch.zeros(T, n),
-            terminated=torch.zeros(T, n, dtype=torch.bool), episode_end=torch.zeros(T, n, dtype=torch.bool),
-            valid=torch.zeros(T, n, dtype=torch.bool))
+            log_probs=torch.zeros(T, n), values=torch.zeros(T + 1, n),
+            **{name: torch.from_numpy(array) for name, array in self._np.items()})
 
     @torch.inference_mode()
     def collect(self) -> RolloutBatch:
@@ -89,7 +92,7 @@ class RolloutCollector:
             actions = dist.sample()
             if self._storage is None:
                 self._storage = self._allocate(actions)
-            store = self._storage
+            store, arrays = self._storage, self._np
             store.log_probs[t] = dist.log_prob(actions)
             store.values[t] = self.critic.predict_value(obs)
             for key, value in obs.items():
@@ -99,10 +102,10 @@ class RolloutCollector:
             next_obs, rewards, terminated, truncated, _ = self.vector_env.step(dist.env_actions(actions))
             valid = ~self._prev_ended
             ended = (terminated | truncated) & valid
-            store.rewards[t] = torch.from_numpy(np.asarray(rewards, dtype=np.float32))
-            store.terminated[t] = torch.from_numpy(terminated & valid)
-            store.episode_end[t] = torch.from_numpy(ended)
-            store.valid[t] = torch.from_numpy(valid)
+            arrays["rewards"][t] = rewards
+            np.logical_and(terminated, valid, out=arrays["terminated"][t])
+            arrays["episode_end"][t] = ended
+            arrays["valid"][t] = valid
             self._track_episodes(rewards, valid, ended)
             self._prev_ended = ended
             self._obs = self.converter(next_obs)

@@ -1,0 +1,31 @@
+"""Smoke test of benchmarks/compare_sb3.py: the command docs/performance.md gives runs and prints its tables.
+
+Figures are not checked (timings belong to the benchmark, not to tests); the shape of the output is.
+Needs the ``bench`` extra (stable-baselines3).
+"""
+import re
+import shlex
+import subprocess
+import sys
+
+from cli_helpers import REPO
+
+
+def smoke_command() -> list:
+    page = (REPO / "docs" / "performance.md").read_text()
+    line = next(l for l in page.splitlines() if l.startswith("python benchmarks/compare_sb3.py") and "--steps" in l)
+    return shlex.split(line.split("#")[0])
+
+
+def test_benchmark_smoke_run_prints_every_table():
+    args = smoke_command()
+    result = subprocess.run([sys.executable] + args[1:], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    for algo in ("a2c", "ppo"):
+        row = re.search(rf"^{algo}\s+2\s+\d+\s+([\d,]+)\s+([\d,]+)\s+([\d.]+)", out, re.M)
+        assert row is not None, out
+        maze, sb3, ratio = (float(g.replace(",", "")) for g in row.groups())
+        assert maze > 0 and sb3 > 0 and abs(ratio - maze / sb3) <= 0.01 + 0.01 * ratio
+    ceiling = re.search(r"^\s+2\s+([\d,]+)\s+([\d,]+)\s+([\d.]+)$", out, re.M)
+    assert ceiling is not None, out
