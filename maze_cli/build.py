@@ -11,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from maze_cli.config_validation import instantiate_node, validated_dataclass
 from maze_cli.envs.log_stats import LogStatsWrapper
-from maze_cli.envs.maze_env import MazeEnv
+from maze_cli.envs.maze_env import MazeEnv, check_structure
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.policy import TorchPolicy
 from maze_cli.runners.local import Runner
@@ -122,9 +122,19 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
     probe_env = env_factory()
     spaces = {"observation_spaces_dict": probe_env.observation_spaces_dict,
               "agent_counts_dict": probe_env.agent_counts_dict}
+    try:
+        check_structure(probe_env)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     policy_obj = _model(policy, cfg.policy, "policy", "policy",
                         {"action_spaces_dict": probe_env.action_spaces_dict, **spaces})
     critic_obj = _model(critic, cfg.critic, "critic", "critic", spaces)
+    try:
+        policy_obj.check_fits(probe_env.observation_spaces_dict, probe_env.action_spaces_dict,
+                              probe_env.agent_counts_dict)
+        critic_obj.check_fits(probe_env.observation_spaces_dict)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     return Components(cfg=cfg, env_factory=env_factory, probe_env=probe_env, algorithm=algo,
                       policy=policy_obj, critic=critic_obj, runner=runner)
 

@@ -1,7 +1,7 @@
 """The env interface every part of maze_cli talks to: dict observations, dict actions, sub-steps."""
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Mapping, Tuple
 
 import gymnasium as gym
 
@@ -44,3 +44,28 @@ class MazeEnv(gym.Env):
     def get_normalization_statistics(self) -> Dict[str, Any] | None:
         """Statistics a normalising wrapper wants saved with checkpoints (None for plain envs)."""
         return None
+
+
+def check_sub_steps(given: Mapping[int, Any], expected: Mapping[int, Any], what: str, expected_what: str) -> None:
+    """Raise naming the first sub-step that ``given`` lacks or has in excess compared to ``expected``."""
+    missing = sorted(set(expected) - set(given))
+    extra = sorted(set(given) - set(expected))
+    if missing:
+        raise ValueError(f"{what} has no entry for sub-step {missing[0]}: expected one per sub-step of "
+                         f"{expected_what} {sorted(expected)}, got {sorted(given)}")
+    if extra:
+        raise ValueError(f"{what} names sub-step {extra[0]}, which {expected_what} does not have "
+                         f"(sub-steps {sorted(expected)})")
+
+
+def check_structure(env: gym.Env) -> None:
+    """Raise naming the sub-step if an env's spaces and agent counts do not describe the same sub-steps."""
+    actions = env.get_wrapper_attr("action_spaces_dict")
+    check_sub_steps(env.get_wrapper_attr("observation_spaces_dict"), actions,
+                    f"env {env!r}: observation_spaces_dict", "its action_spaces_dict")
+    counts = env.get_wrapper_attr("agent_counts_dict")
+    check_sub_steps(counts, actions, f"env {env!r}: agent_counts_dict", "its action_spaces_dict")
+    for step, count in counts.items():
+        if not (isinstance(count, int) and count >= 1):
+            raise ValueError(f"env {env!r}: agent_counts_dict[{step}] = {count!r}: expected an integer >= 1 "
+                             f"(agents acting in sub-step {step})")
