@@ -69,11 +69,17 @@ class TorchPolicy(nn.Module):
             if self.converters[step].space != observation_spaces_dict[step]:
                 raise ValueError(f"policy: sub-step {step}'s observation space {self.converters[step].space} "
                                  f"differs from the env's {observation_spaces_dict[step]}")
-            for agent in range(int(agent_counts_dict[step])):
-                if self.network_key((step, agent)) not in self.networks:
-                    raise ValueError(f"policy: no network for agent {agent} of sub-step {step} (network key "
-                                     f"{self.network_key((step, agent))!r}; the policy has {sorted(self.networks)}): "
-                                     f"was it built with a different agent_counts_dict?")
+        expected = network_keys(agent_counts_dict, self.separate)
+        mismatched = sorted(set(expected) ^ set(self.networks))
+        if mismatched:
+            key = mismatched[0]
+            step, _, agent = key.partition("_")
+            who = f"agent {agent} of sub-step {step}" if agent else f"sub-step {step}"
+            has = "has no network" if key in expected else "has a network"
+            raise ValueError(f"policy: {has} for {who} (network key {key!r}), but the env's sub-step {step} has "
+                             f"{agent_counts_dict[int(step)]} agent(s): the policy's networks {sorted(self.networks)} "
+                             f"do not match the env's {expected}; was it built with a different agent_counts_dict "
+                             f"or substeps_with_separate_agent_nets?")
 
     def logits(self, obs: Dict[str, torch.Tensor], actor_id: ActorID = (0, 0)) -> Dict[str, torch.Tensor]:
         """Network output for a batch of converted observations of one actor."""
