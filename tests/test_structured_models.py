@@ -81,6 +81,13 @@ def test_separate_agent_networks_are_separate_and_shared_ones_are_shared():
     assert _gradient_reach(trainer, samples[(1, 1)]) == {"policy:1_1", "critic:1"}
     assert _gradient_reach(trainer, samples[(0, 0)]) == {"policy:0", "critic:0"}
 
+    # A sub-step key serves every agent of that sub-step: one network each, built from the same config.
+    by_step = _composer(env, substeps_with_separate_agent_nets=[1], networks={
+        0: {"_target_": "maze_cli.models.DefaultPolicyNet", "hidden_units": [8]},
+        1: {"_target_": "maze_cli.models.DefaultPolicyNet", "hidden_units": [16]}}).policy
+    assert [by_step.networks[k].out_features for k in ("0", "1_0", "1_1")] == [8, 16, 16]
+    assert by_step.networks["1_0"] is not by_step.networks["1_1"]
+
     shared = _composer(env).policy
     assert sorted(shared.networks) == ["0", "1"]
     trainer, samples = _trainer_and_samples(env, lambda: MultiAgentEnv(5), shared, critic)
@@ -120,12 +127,20 @@ def test_networks_not_matching_the_sub_steps_are_named():
     with pytest.raises(ValueError, match="got 3 networks for 2 sub-steps"):
         _composer(env, networks=[{"_target_": "maze_cli.models.DefaultPolicyNet"}] * 3)
     # A network made for sub-step 0 given to sub-step 1 (other inputs and heads).
-    made_for_0 = DefaultPolicyNet({"items": (3,), "free": (2,)}, {"item": (3,)})
+    def made_for_0():
+        return DefaultPolicyNet({"items": (3,), "free": (2,)}, {"item": (3,)})
     made_for_1 = DefaultPolicyNet({"item": (1,), "free": (2,)}, {"bin": (2,)})
     with pytest.raises(ValueError, match="policy network for sub-step/agent '1' .* fails on a batch"):
-        _composer(env, networks={0: made_for_0, 1: made_for_0})
+        _composer(env, networks={0: made_for_0(), 1: made_for_0()})
+    shared_instance = made_for_0()
+    with pytest.raises(ValueError, match=r"one network instance cannot serve the sub-steps/agents \['0', '1'\]"):
+        _composer(env, networks={0: shared_instance, 1: shared_instance})
     with pytest.raises(ValueError, match="sub-step/agent '0' .* returned \\['bin'\\], expected .* \\['item'\\]"):
         _composer(env, networks={0: DefaultPolicyNet({"items": (3,), "free": (2,)}, {"bin": (2,)}), 1: made_for_1})
+    multi = MultiAgentEnv()
+    with pytest.raises(ValueError, match=r"missing \['1_0', '1_1'\], unexpected \['2'\]"):
+        _composer(multi, substeps_with_separate_agent_nets=[1],
+                  networks={0: {"_target_": "maze_cli.models.DefaultPolicyNet"}, 2: {"_target_": "maze_cli.models.DefaultPolicyNet"}})
     with pytest.raises(ValueError, match=r"critic: networks keys \['0'\] .*missing \['1'\]"):
         StepStateCriticComposer(env.observation_spaces_dict, networks={0: {"_target_": "maze_cli.models.DefaultValueNet"}})
     with pytest.raises(ValueError, match="names sub-step 3"):
