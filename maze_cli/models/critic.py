@@ -77,7 +77,7 @@ def _check_agent_counts(agent_counts_dict: Mapping[int, int], observation_spaces
                         what: str) -> Dict[int, int]:
     """``agent_counts_dict`` as ints, refused (naming the sub-step) if it does not cover exactly the env's sub-steps."""
     counts = {int(step): int(count) for step, count in agent_counts_dict.items()}
-    check_sub_steps(counts, observation_spaces_dict, f"{what}: agent_counts_dict", "observation_spaces_dict")
+    check_sub_steps(counts, observation_spaces_dict, f"{what}: agent_counts_dict")
     return counts
 
 

@@ -61,7 +61,7 @@ class TorchPolicy(nn.Module):
         Composers build policies that fit by construction; this catches a policy built for another env
         (e.g. a composer given its own ``agent_counts_dict``).
         """
-        check_sub_steps(self.distribution_mappers, action_spaces_dict, "policy", "the env")
+        check_sub_steps(self.distribution_mappers, action_spaces_dict, "policy")
         for step in sorted(action_spaces_dict):
             if self.distribution_mappers[step].action_space != action_spaces_dict[step]:
                 raise ValueError(f"policy: sub-step {step}'s action space {self.distribution_mappers[step].action_space} "
@@ -168,8 +168,9 @@ class ProbabilisticPolicyComposer:
 
 def _check_steps(agent_counts_dict: Mapping[int, int], action_spaces_dict: Mapping[int, Any],
                  observation_spaces_dict: Mapping[int, Any], separate: Sequence[int]) -> None:
-    check_sub_steps(observation_spaces_dict, action_spaces_dict, "policy: observation_spaces_dict", "action_spaces_dict")
-    check_sub_steps(agent_counts_dict, action_spaces_dict, "policy: agent_counts_dict", "action_spaces_dict")
+    check_sub_steps(observation_spaces_dict, action_spaces_dict, "policy: observation_spaces_dict",
+                    "action_spaces_dict")
+    check_sub_steps(agent_counts_dict, action_spaces_dict, "policy: agent_counts_dict")
     for step, count in agent_counts_dict.items():
         if count < 1:
             raise ValueError(f"policy: agent_counts_dict[{step}] = {count}: expected at least one agent in sub-step {step}")
