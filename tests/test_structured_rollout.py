@@ -180,3 +180,24 @@ def test_dead_worker_is_reported():
             collector.collect()
     finally:
         collector.close()
+
+
+def test_batches_of_env_groups_join_along_the_env_axis():
+    """What a distributed runner does with its workers' rollouts: the joined batch trains like one."""
+    env = ScriptedEnv()
+    policy = _policy(env)
+    critic = SharedStateCriticComposer(env.observation_spaces_dict, stack_observations=True).critic
+    parts = []
+    for flat_steps, seed in ((2, 0), (3, 10)):
+        collector = make_rollout_collector(lambda: ScriptedEnv(flat_steps), 2, "sequential", policy, critic, 7, seed,
+                                           probe_env=env)
+        parts.append(collector.collect())
+        collector.close()
+    joined = StructuredRolloutBatch.concat_envs(parts)
+    assert joined.actors.shape == (7, 4) and joined.last_values.shape == (4,)
+    assert joined.critic_observations["substep"].shape == (7, 4, 2)
+    assert joined.env_steps == parts[0].env_steps + parts[1].env_steps
+    separate = [prepare_samples(part, 0.9, 1.0) for part in parts]
+    for index, samples in enumerate(prepare_samples(joined, 0.9, 1.0)):
+        expected = torch.cat([part[index].returns for part in separate])
+        assert torch.allclose(samples.returns.sort().values, expected.sort().values)

@@ -201,10 +201,12 @@ class StructuredRolloutCollector:
                         store.critic_observations[key][t, envs] = value
                 for key, value in obs.items():
                     store.observations[step][key][t, envs] = value
+                members = envs.tolist()
                 for key, value in actions.items():
                     store.actions[step][key][t, envs] = value
-                    for row, env in enumerate(envs.tolist()):
-                        env_actions[env][key] = value[row].numpy()
+                    as_numpy = value.numpy()
+                    for row, env in enumerate(members):
+                        env_actions[env][key] = as_numpy[row]
             self._record_step(t, self.vector_env.step(env_actions))
         store.last_values.copy_(self._values(self._obs, self._actors, all_envs))
         return store
