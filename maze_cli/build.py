@@ -120,12 +120,12 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
     env_factory = EnvFactory(env if env is not None else cfg.env, cfg.get("wrappers"))
     seed_everything(int(cfg.seed))
     probe_env = env_factory()
-    spaces = {"observation_spaces_dict": probe_env.observation_spaces_dict,
-              "agent_counts_dict": probe_env.agent_counts_dict}
     try:
         check_structure(probe_env)
     except ValueError as err:
         raise ConfigError(str(err)) from None
+    spaces = {"observation_spaces_dict": probe_env.observation_spaces_dict,
+              "agent_counts_dict": probe_env.agent_counts_dict}
     policy_obj = _model(policy, cfg.policy, "policy", "policy",
                         {"action_spaces_dict": probe_env.action_spaces_dict, **spaces})
     critic_obj = _model(critic, cfg.critic, "critic", "critic", spaces)

@@ -7,9 +7,9 @@ import gymnasium as gym
 import torch
 from torch import nn
 
+from maze_cli.envs.maze_env import check_sub_steps
 from maze_cli.models.networks import resolve_networks
 from maze_cli.models.observations import ObservationConverter
-from maze_cli.envs.maze_env import check_sub_steps
 from maze_cli.models.policy import sample_batch
 from maze_cli.models.stacking import ObservationStacker
 

@@ -12,8 +12,8 @@ from maze_cli.envs.maze_env import MazeEnv
 from maze_cli.envs.vector import EnvFactory
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.policy import TorchPolicy
-from maze_cli.train.config import POSITIVE_INT, check
 from maze_cli.train.collectors import make_rollout_collector
+from maze_cli.train.config import POSITIVE_INT, check
 from maze_cli.train.trainer import Collector
 
 

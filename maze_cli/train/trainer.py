@@ -17,9 +17,9 @@ from maze_cli.train.checkpoint import load_state_strict, save_checkpoint
 from maze_cli.train.config import A2CAlgorithmConfig
 from maze_cli.train.evaluator import BestModelSelection, RolloutEvaluator
 from maze_cli.train.rollout import RolloutBatch
+from maze_cli.train.run_logger import RunLogger
 from maze_cli.train.samples import TrainingSamples
 from maze_cli.train.structured_rollout import StructuredRolloutBatch
-from maze_cli.train.run_logger import RunLogger
 
 logger = logging.getLogger("maze_cli")
 
@@ -89,14 +89,13 @@ class OnPolicyTrainer(ABC):
 
     def loss_terms(self, samples: TrainingSamples, idx: Optional[torch.Tensor] = None):
         """Log-probs, entropy and values of (a minibatch of) samples under the current weights."""
-        obs = samples.observations if idx is None else {k: v[idx] for k, v in samples.observations.items()}
-        actions = samples.actions if idx is None else {k: v[idx] for k, v in samples.actions.items()}
+        def select(tensors: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+            return tensors if idx is None else {k: v[idx] for k, v in tensors.items()}
+        obs = select(samples.observations)
         dist = self.policy.distribution(obs, samples.actor_id)
-        critic_obs = obs
-        if samples.critic_observations is not None:
-            critic_obs = samples.critic_observations if idx is None \
-                else {k: v[idx] for k, v in samples.critic_observations.items()}
-        return dist.log_prob(actions), dist.entropy(), self.critic.predict_value(critic_obs, samples.actor_id[0])
+        critic_obs = obs if samples.critic_observations is None else select(samples.critic_observations)
+        return (dist.log_prob(select(samples.actions)), dist.entropy(),
+                self.critic.predict_value(critic_obs, samples.actor_id[0]))
 
     def apply_gradients(self, loss: torch.Tensor) -> float:
         """Backward, optional global-norm clipping, optimizer step; returns the gradient norm."""
