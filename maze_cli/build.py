@@ -11,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from maze_cli.config_validation import instantiate_node, target_of, validated_dataclass
 from maze_cli.envs.log_stats import LogStatsWrapper
-from maze_cli.envs.maze_env import MazeEnv
+from maze_cli.envs.maze_env import MazeEnv, check_structure
 from maze_cli.envs.vector import make_vector_env
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.normalization import ObservationNormalization, ObservationNormalizer
@@ -147,6 +147,10 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
     env_factory = EnvFactory(env if env is not None else cfg.env, env_wrappers)
     seed_everything(int(cfg.seed))
     probe_env = env_factory()
+    try:
+        check_structure(probe_env)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     spaces = {"observation_spaces_dict": probe_env.observation_spaces_dict,
               "agent_counts_dict": probe_env.agent_counts_dict}
     policy_obj = _model(policy, cfg.policy, "policy", "policy",
@@ -156,6 +160,12 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
         normalizer = ObservationNormalizer(probe_env.observation_spaces_dict, normalization)
         normalizer.sample_statistics(probe_env, normalization.sampling_steps, int(cfg.seed))
         policy_obj.observation_normalizer = critic_obj.observation_normalizer = normalizer
+    try:
+        policy_obj.check_fits(probe_env.observation_spaces_dict, probe_env.action_spaces_dict,
+                              probe_env.agent_counts_dict)
+        critic_obj.check_fits(probe_env.observation_spaces_dict)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     return Components(cfg=cfg, env_factory=env_factory, probe_env=probe_env, algorithm=algo,
                       policy=policy_obj, critic=critic_obj, runner=runner)
 

@@ -64,8 +64,10 @@ def test_statistics_are_identical_under_dev_and_local_runners_and_saved_in_check
     dev = _train(run_root, "dev", **{"runner.n_envs": 2})
     local = _train(run_root, "local", **{"runner.n_workers": 2})
     for rc in (dev, local):
-        # 1000 sampled steps + 2 epochs x 3 rollouts x 16 steps x 2 envs (Pendulum never resets within 200 steps)
-        assert rc.policy.state_dict()[PREFIX + "count"].item() == 1000 + 2 * 3 * 16 * 2
+        # 1000 sampled steps + 2 epochs x 3 rollouts x 16 steps x 2 envs (Pendulum never resets within 200 steps);
+        # the last checkpoint has them all (in memory the policy is the best epoch's, with that epoch's statistics)
+        last = load_checkpoint(rc.run_dir / "checkpoints" / "last.pt")["policy"]
+        assert last[PREFIX + "count"].item() == 1000 + 2 * 3 * 16 * 2
     dev_state, local_state = dev.policy.state_dict(), local.policy.state_dict()
     for key in ("mean", "var", "count"):
         assert torch.equal(dev_state[PREFIX + key], local_state[PREFIX + key])

@@ -1,7 +1,7 @@
 """The env interface every part of maze_cli talks to: dict observations, dict actions, sub-steps."""
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Mapping, Tuple
 
 import gymnasium as gym
 
@@ -13,12 +13,19 @@ class MazeEnv(gym.Env):
     """A gymnasium env whose observations and actions are dicts, organised in sub-steps.
 
     Ordinary envs have one sub-step, ``0``. A structured env splits one flat step into
-    several sub-steps, each with its own spaces (and so its own policy network); it
-    reports which one is active through :meth:`actor_id`. Because it *is* a
-    ``gymnasium.Env``, gymnasium's vector envs and wrappers apply unchanged.
+    several sub-steps, each with its own spaces (and so its own policy network), and a sub-step
+    may have several agents. Because it *is* a ``gymnasium.Env``, gymnasium's wrappers apply
+    unchanged. The contract of a structured env (see ``docs/structured_envs.md``):
+
+    - :meth:`actor_id` names the ``(sub-step, agent)`` whose action the next ``step`` expects;
+      ``reset`` and ``step`` return the observation for that actor, in its sub-step's space;
+    - ``step`` returns rewards from any sub-step, and ``info["flat_step_done"]`` (true from the
+      step that completes a flat step), so that lengths and step counts are in flat steps;
+    - ``terminated`` / ``truncated`` end the episode for every actor.
 
     Subclasses set :attr:`observation_spaces_dict` and :attr:`action_spaces_dict`
-    (``{sub_step: gym.spaces.Dict}``) and implement ``reset`` / ``step``.
+    (``{sub_step: gym.spaces.Dict}``), override :attr:`agent_counts_dict` for several agents in
+    a sub-step, and implement ``reset`` / ``step``.
     """
 
     observation_spaces_dict: Dict[int, gym.spaces.Dict]
@@ -44,3 +51,28 @@ class MazeEnv(gym.Env):
     def get_normalization_statistics(self) -> Dict[str, Any] | None:
         """Statistics a normalising wrapper wants saved with checkpoints (None for plain envs)."""
         return None
+
+
+def check_sub_steps(given: Mapping[int, Any], expected: Mapping[int, Any], what: str,
+                    expected_what: str = "the env") -> None:
+    """Raise naming the first sub-step that ``given`` lacks or has in excess compared to ``expected``."""
+    missing = sorted(set(expected) - set(given))
+    extra = sorted(set(given) - set(expected))
+    if missing or extra:
+        problem = f"no entry for sub-step {missing[0]}" if missing else \
+            f"sub-step {extra[0]} is not one of {expected_what}'s"
+        raise ValueError(f"{what} has sub-steps {sorted(given)}, but {expected_what} has sub-steps "
+                         f"{sorted(expected)}: {problem}")
+
+
+def check_structure(env: gym.Env) -> None:
+    """Raise naming the sub-step if an env's spaces and agent counts do not describe the same sub-steps."""
+    actions = env.get_wrapper_attr("action_spaces_dict")
+    check_sub_steps(env.get_wrapper_attr("observation_spaces_dict"), actions,
+                    f"env {env!r}: observation_spaces_dict", "its action_spaces_dict")
+    counts = env.get_wrapper_attr("agent_counts_dict")
+    check_sub_steps(counts, actions, f"env {env!r}: agent_counts_dict", "its action_spaces_dict")
+    for step, count in counts.items():
+        if not (isinstance(count, int) and count >= 1):
+            raise ValueError(f"env {env!r}: agent_counts_dict[{step}] = {count!r}: expected an integer >= 1 "
+                             f"(agents acting in sub-step {step})")

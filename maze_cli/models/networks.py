@@ -24,7 +24,9 @@ def resolve_networks(networks: Any, keys: Sequence[NetKey], default: Mapping[str
     """One module per key in ``keys`` (e.g. ``"0"`` for sub-step 0, ``"1_0"`` for step 1 agent 0).
 
     :param networks: ``None`` (use ``default``), one config for all keys, a list in key order,
-        or a dict ``{key: net}`` with int or str keys; entries are ``nn.Module`` or configs.
+        or a dict ``{key: net}`` with int or str keys; entries are ``nn.Module`` or configs. In a
+        dict, a sub-step key (``1``) also serves that sub-step's per-agent keys (``"1_0"``, ``"1_1"``)
+        that have no entry of their own.
     :param default: config used when ``networks`` is None.
     :param kwargs_for: space-dependent constructor arguments for a key (``obs_shapes``, ...).
     :param what: ``"policy"`` or ``"critic"``, for error messages.
@@ -43,12 +45,18 @@ def resolve_networks(networks: Any, keys: Sequence[NetKey], default: Mapping[str
                              f"{list(keys)}: expected one per entry")
         by_key = dict(zip(keys, networks))
     elif isinstance(networks, Mapping):
-        by_key = {str(k): v for k, v in networks.items()}
-        missing = [k for k in keys if k not in by_key]
-        extra = [k for k in by_key if k not in keys]
+        given = {str(k): v for k, v in networks.items()}
+        by_key = {key: given.get(key, given.get(key.split("_")[0])) for key in keys}
+        missing = [k for k, net in by_key.items() if net is None]
+        extra = [k for k in given if k not in keys and not any(key.split("_")[0] == k for key in keys)]
         if missing or extra:
-            raise ValueError(f"{what}: networks keys {sorted(by_key)} do not match the env's sub-steps/agents "
+            raise ValueError(f"{what}: networks keys {sorted(given)} do not match the env's sub-steps/agents "
                              f"{list(keys)} (missing {missing}, unexpected {extra})")
+        shared = [k for k in keys if isinstance(by_key[k], nn.Module) and
+                  sum(by_key[other] is by_key[k] for other in keys) > 1]
+        if shared:
+            raise ValueError(f"{what}: one network instance cannot serve the sub-steps/agents {shared}; pass "
+                             f"one instance per key or a config")
     else:
         raise TypeError(f"{what}: networks must be a list, a dict or a config, got {type(networks).__name__}")
     return {key: _build(net, kwargs_for(key), what, key) for key, net in by_key.items()}

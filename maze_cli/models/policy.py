@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from maze_cli.distributions import DictProbabilityDistribution, DistributionMapper
-from maze_cli.envs.maze_env import ActorID
+from maze_cli.envs.maze_env import ActorID, check_sub_steps
 from maze_cli.models.networks import is_config, optional_list, resolve_networks
 from maze_cli.models.observations import ObservationConverter
 
@@ -66,6 +66,33 @@ class TorchPolicy(nn.Module):
     def network_key(self, actor_id: ActorID) -> str:
         step, agent = actor_id
         return f"{step}_{agent}" if step in self.separate else str(step)
+
+    def check_fits(self, observation_spaces_dict: Mapping[int, gym.spaces.Dict],
+                   action_spaces_dict: Mapping[int, gym.spaces.Dict], agent_counts_dict: Mapping[int, int]) -> None:
+        """Raise naming the sub-step (and agent) if this policy cannot act in an env with these spaces.
+
+        Composers build policies that fit by construction; this catches a policy built for another env
+        (e.g. a composer given its own ``agent_counts_dict``).
+        """
+        check_sub_steps(self.distribution_mappers, action_spaces_dict, "policy")
+        for step in sorted(action_spaces_dict):
+            if self.distribution_mappers[step].action_space != action_spaces_dict[step]:
+                raise ValueError(f"policy: sub-step {step}'s action space {self.distribution_mappers[step].action_space} "
+                                 f"differs from the env's {action_spaces_dict[step]}")
+            if self.converters[step].space != observation_spaces_dict[step]:
+                raise ValueError(f"policy: sub-step {step}'s observation space {self.converters[step].space} "
+                                 f"differs from the env's {observation_spaces_dict[step]}")
+        expected = network_keys(agent_counts_dict, self.separate)
+        mismatched = sorted(set(expected) ^ set(self.networks))
+        if mismatched:
+            key = mismatched[0]
+            step, _, agent = key.partition("_")
+            who = f"agent {agent} of sub-step {step}" if agent else f"sub-step {step}"
+            has = "has no network" if key in expected else "has a network"
+            raise ValueError(f"policy: {has} for {who} (network key {key!r}), but the env's sub-step {step} has "
+                             f"{agent_counts_dict[int(step)]} agent(s): the policy's networks {sorted(self.networks)} "
+                             f"do not match the env's {expected}; was it built with a different agent_counts_dict "
+                             f"or substeps_with_separate_agent_nets?")
 
     def logits(self, obs: Dict[str, torch.Tensor], actor_id: ActorID = (0, 0)) -> Dict[str, torch.Tensor]:
         """Network output for a batch of converted observations of one actor."""
@@ -134,7 +161,7 @@ class ProbabilisticPolicyComposer:
         self.agent_counts_dict = {int(k): int(v) for k, v in
                                   (agent_counts_dict or {s: 1 for s in self.action_spaces_dict}).items()}
         separate = optional_list(substeps_with_separate_agent_nets)
-        _check_steps(self.agent_counts_dict, self.action_spaces_dict, separate)
+        _check_steps(self.agent_counts_dict, self.action_spaces_dict, self.observation_spaces_dict, separate)
         mappers = _distribution_mappers(distribution_mapper, self.action_spaces_dict)
         converters = {s: ObservationConverter(space) for s, space in self.observation_spaces_dict.items()}
 
@@ -157,24 +184,29 @@ class ProbabilisticPolicyComposer:
 
 
 def _check_steps(agent_counts_dict: Mapping[int, int], action_spaces_dict: Mapping[int, Any],
-                 separate: Sequence[int]) -> None:
-    if set(agent_counts_dict) != set(action_spaces_dict):
-        raise ValueError(f"agent_counts_dict has sub-steps {sorted(agent_counts_dict)}, but the env has "
-                         f"sub-steps {sorted(action_spaces_dict)}: expected one count per sub-step")
+                 observation_spaces_dict: Mapping[int, Any], separate: Sequence[int]) -> None:
+    check_sub_steps(observation_spaces_dict, action_spaces_dict, "policy: observation_spaces_dict",
+                    "action_spaces_dict")
+    check_sub_steps(agent_counts_dict, action_spaces_dict, "policy: agent_counts_dict")
     for step, count in agent_counts_dict.items():
         if count < 1:
-            raise ValueError(f"agent_counts_dict[{step}] = {count}: expected at least one agent per sub-step")
+            raise ValueError(f"policy: agent_counts_dict[{step}] = {count}: expected at least one agent in sub-step {step}")
     unknown = [s for s in separate if s not in action_spaces_dict]
     if unknown:
-        raise ValueError(f"substeps_with_separate_agent_nets names sub-steps {unknown} the env does not "
-                         f"have (sub-steps: {sorted(action_spaces_dict)})")
+        raise ValueError(f"policy: substeps_with_separate_agent_nets names sub-step {unknown[0]}, which the env "
+                         f"does not have (sub-steps {sorted(action_spaces_dict)})")
 
 
 def _check_policy_output(net: nn.Module, key: str, obs: Dict[str, torch.Tensor],
                          logits_shapes: Mapping[str, Tuple[int, ...]]) -> None:
-    """Fail at build time, naming the action head, when a network's output does not fit the distributions."""
-    with torch.no_grad():
-        out = net(obs)
+    """Fail at build time, naming the network key and action head, when a network does not fit its sub-step."""
+    try:
+        with torch.no_grad():
+            out = net(obs)
+    except Exception as err:
+        shapes = {name: tuple(value.shape[1:]) for name, value in obs.items()}
+        raise ValueError(f"policy network for sub-step/agent {key!r} ({type(net).__name__}) fails on a batch of "
+                         f"that sub-step's observations {shapes} (batch excluded): {type(err).__name__}: {err}") from None
     if not isinstance(out, Mapping) or set(out) != set(logits_shapes):
         got = sorted(out) if isinstance(out, Mapping) else type(out).__name__
         raise ValueError(f"policy network for sub-step/agent {key!r} ({type(net).__name__}) returned {got}, "

@@ -9,11 +9,11 @@ from typing import Optional
 import torch
 
 from maze_cli.envs.maze_env import MazeEnv
-from maze_cli.envs.vector import EnvFactory, make_vector_env
+from maze_cli.envs.vector import EnvFactory
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.policy import TorchPolicy
+from maze_cli.train.collectors import make_rollout_collector
 from maze_cli.train.config import POSITIVE_INT, check
-from maze_cli.train.rollout import RolloutCollector
 from maze_cli.train.trainer import Collector
 
 
@@ -58,8 +58,7 @@ class DevRunner(Runner):
         check(POSITIVE_INT(self.n_envs), "runner.n_envs", self.n_envs, "an integer >= 1")
 
     def make_collector(self, env_factory, policy, critic, n_steps, seed, probe_env=None) -> Collector:
-        vector_env = make_vector_env(env_factory, self.n_envs, "sequential", probe=probe_env)
-        return RolloutCollector(vector_env, policy, critic, n_steps, seed)
+        return make_rollout_collector(env_factory, self.n_envs, "sequential", policy, critic, n_steps, seed, probe_env)
 
 
 @dataclass
@@ -81,5 +80,4 @@ class LocalRunner(Runner):
         return self.n_workers or os.cpu_count() or 1
 
     def make_collector(self, env_factory, policy, critic, n_steps, seed, probe_env=None) -> Collector:
-        vector_env = make_vector_env(env_factory, self.n_envs, "subprocess")
-        return RolloutCollector(vector_env, policy, critic, n_steps, seed)
+        return make_rollout_collector(env_factory, self.n_envs, "subprocess", policy, critic, n_steps, seed, probe_env)

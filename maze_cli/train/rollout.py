@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import gymnasium as gym
 import numpy as np
@@ -11,6 +11,8 @@ import torch
 from maze_cli.envs.log_stats import EpisodeStats
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.policy import TorchPolicy
+from maze_cli.train.returns import compute_gae
+from maze_cli.train.samples import TrainingSamples, normalize_advantages
 
 
 @dataclass
@@ -42,6 +44,26 @@ class RolloutBatch:
     @property
     def n_transitions(self) -> int:
         return int(self.valid.sum())
+
+    @property
+    def env_steps(self) -> int:
+        """Env steps the rollout took (reset steps included, as every env stepped every time)."""
+        return int(self.valid.numel())
+
+    def observation_groups(self) -> List[Tuple[Dict[str, torch.Tensor], torch.Tensor]]:
+        """``(observations, mask of the valid steps)``, for normalisation statistics."""
+        return [(self.observations, self.valid)]
+
+    def training_samples(self, gamma: float, gae_lambda: float) -> List[TrainingSamples]:
+        """GAE over the whole rollout, then the valid steps (advantages normalised over them) of actor ``(0, 0)``."""
+        advantages, returns = compute_gae(self.rewards, self.values, self.terminated, self.episode_end,
+                                          gamma, gae_lambda)
+        mask = self.valid
+        return [TrainingSamples(
+            actor_id=(0, 0), observations={key: value[mask] for key, value in self.observations.items()},
+            actions={key: value[mask] for key, value in self.actions.items()},
+            old_log_probs=self.log_probs[mask], old_values=self.values[:-1][mask],
+            advantages=normalize_advantages(advantages[mask]), returns=returns[mask])]
 
 
 class RolloutCollector:

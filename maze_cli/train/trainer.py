@@ -5,57 +5,39 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Protocol
+from typing import Any, Callable, Dict, List, Optional, Protocol, Union
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from maze_cli.envs.maze_env import ActorID
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.policy import TorchPolicy
 from maze_cli.train.checkpoint import load_state_strict, save_checkpoint
 from maze_cli.train.config import A2CAlgorithmConfig
 from maze_cli.train.evaluator import BestModelSelection, RolloutEvaluator
 from maze_cli.train.interrupts import NonFiniteTrainingError, StopRequest, TrainingInterrupted
-from maze_cli.train.returns import compute_gae
 from maze_cli.train.rollout import RolloutBatch
 from maze_cli.train.run_logger import RunLogger
+from maze_cli.train.samples import TrainingSamples
+from maze_cli.train.structured_rollout import StructuredRolloutBatch
 
 logger = logging.getLogger("maze_cli")
 
 BEST_CHECKPOINT = "checkpoints/best.pt"
 LAST_CHECKPOINT = "checkpoints/last.pt"
 
-
-class TrainingSamples(NamedTuple):
-    """One actor's valid transitions of a rollout, flattened over time and envs, ready for a loss."""
-
-    actor_id: ActorID
-    observations: Dict[str, torch.Tensor]
-    actions: Dict[str, torch.Tensor]
-    old_log_probs: torch.Tensor
-    old_values: torch.Tensor
-    advantages: torch.Tensor
-    returns: torch.Tensor
+Batch = Union[RolloutBatch, StructuredRolloutBatch]
+"""A rollout: of ordinary envs (time x env grid) or of structured envs (decisions of several actors)."""
 
 
-def prepare_samples(batch: RolloutBatch, gamma: float, gae_lambda: float) -> List[TrainingSamples]:
-    """GAE over the whole rollout, then keep the valid steps (advantages normalised over them).
+def prepare_samples(batch: Batch, gamma: float, gae_lambda: float) -> List[TrainingSamples]:
+    """Advantages and returns of a rollout, as one :class:`TrainingSamples` per actor (sub-step/agent).
 
-    Returns one entry per actor (sub-step/agent) so that losses route each sample to its own
-    network; an ordinary env has the single actor ``(0, 0)``.
+    Losses route each entry to its actor's own network; an ordinary env has the single actor
+    ``(0, 0)``. Every batch type computes its own returns (see ``training_samples``).
     """
-    advantages, returns = compute_gae(batch.rewards, batch.values, batch.terminated, batch.episode_end,
-                                      gamma, gae_lambda)
-    mask = batch.valid
-    adv = advantages[mask]
-    adv = (adv - adv.mean()) / (adv.std(unbiased=False) + 1e-8) if adv.numel() > 1 else adv
-    return [TrainingSamples(
-        actor_id=(0, 0), observations={key: value[mask] for key, value in batch.observations.items()},
-        actions={key: value[mask] for key, value in batch.actions.items()},
-        old_log_probs=batch.log_probs[mask], old_values=batch.values[:-1][mask],
-        advantages=adv, returns=returns[mask])]
+    return batch.training_samples(gamma, gae_lambda)
 
 
 class Collector(Protocol):
@@ -63,7 +45,7 @@ class Collector(Protocol):
 
     env_steps: int
 
-    def collect(self) -> RolloutBatch:
+    def collect(self) -> Batch:
         """The next rollout, acted with the current policy weights."""
 
     def pop_episode_stats(self) -> Dict[str, float]:
@@ -114,15 +96,18 @@ class OnPolicyTrainer(ABC):
         self._stop: Optional[StopRequest] = None
 
     @abstractmethod
-    def update(self, batch: RolloutBatch, train_policy: bool) -> Dict[str, float]:
+    def update(self, batch: Batch, train_policy: bool) -> Dict[str, float]:
         """Apply the algorithm's update to one rollout; returns ``losses/...`` statistics."""
 
     def loss_terms(self, samples: TrainingSamples, idx: Optional[torch.Tensor] = None):
         """Log-probs, entropy and values of (a minibatch of) samples under the current weights."""
-        obs = samples.observations if idx is None else {k: v[idx] for k, v in samples.observations.items()}
-        actions = samples.actions if idx is None else {k: v[idx] for k, v in samples.actions.items()}
+        def select(tensors: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+            return tensors if idx is None else {k: v[idx] for k, v in tensors.items()}
+        obs = select(samples.observations)
         dist = self.policy.distribution(obs, samples.actor_id)
-        return dist.log_prob(actions), dist.entropy(), self.critic.predict_value(obs, samples.actor_id[0])
+        critic_obs = obs if samples.critic_observations is None else select(samples.critic_observations)
+        return (dist.log_prob(select(samples.actions)), dist.entropy(),
+                self.critic.predict_value(critic_obs, samples.actor_id[0]))
 
     def apply_gradients(self, loss: torch.Tensor) -> float:
         """Backward, optional global-norm clipping, optimizer step; returns the gradient norm.
@@ -167,7 +152,8 @@ class OnPolicyTrainer(ABC):
         """
         normalizer = self.policy.observation_normalizer
         if normalizer is not None:
-            normalizer.update(batch.observations, batch.valid)
+            for observations, mask in batch.observation_groups():
+                normalizer.update(observations, mask)
 
     # --- epoch loop -------------------------------------------------------------------------
 

@@ -1,0 +1,63 @@
+"""Per-actor returns of structured envs against hand-computed values: GAE alone and through the collector."""
+import pytest
+import torch
+
+from maze_cli import ProbabilisticPolicyComposer, SharedStateCriticComposer, StepStateCriticComposer
+from maze_cli.models.critic import TorchStateCritic
+from maze_cli.train.collectors import make_rollout_collector
+from maze_cli.train.returns import compute_gae, compute_structured_gae
+from maze_cli.train.trainer import prepare_samples
+from structured_helpers import ObsValue, ScriptedEnv
+
+
+def _column(values, dtype=torch.float32):
+    return torch.tensor(values, dtype=dtype).reshape(-1, 1)
+
+
+def test_two_sub_steps_terminated_episode_then_rollout_end():
+    """Actors alternate 0,1,0,1 | 0,1; the episode terminates after step 3; the rollout ends after step 5.
+
+    Actor 0: t0 gets r0+r1 = 3, next value v2 = 30; t2 gets r2+r3 = 7, terminal.
+    Actor 1: t1 gets r1+r2 = 5, next value v3 = 40; t3 gets r3 = 4, terminal.
+    t4 (actor 0) gets r4+r5 = 11, t5 (actor 1) gets r5 = 6; both bootstrap from the last value 70.
+    gamma = 0.5, lambda = 1:  t2: 7 - 30 = -23;  t0: 3 + 15 - 10 = 8 -> 8 + .5 * -23 = -3.5
+    t3: 4 - 40 = -36;  t1: 5 + 20 - 20 = 5 -> 5 + .5 * -36 = -13;  t4: 11 + 35 - 50 = -4;  t5: 6 + 35 - 60 = -19.
+    """
+    values = _column([10, 20, 30, 40, 50, 60])
+    adv, ret = compute_structured_gae(
+        actors=_column([0, 1, 0, 1, 0, 1], torch.long), rewards=_column([1, 2, 3, 4, 5, 6]), values=values,
+        last_values=torch.tensor([70.0]), episode_end=_column([0, 0, 0, 1, 0, 0], torch.bool),
+        end_values=torch.zeros(6, 1), n_actors=2, gamma=0.5, gae_lambda=1.0)
+    expected = _column([-3.5, -13, -23, -36, -4, -19])
+    assert torch.allclose(adv, expected)
+    assert torch.allclose(ret, expected + values)
+
+
+def test_lambda_discounting_applies_once_per_decision_of_the_same_actor_and_truncation_bootstraps():
+    """One env, actor 0 decides at t0, t1 (its sub-step repeats), actor 1 at t2; truncated after t2.
+
+    gamma = 0.9, lambda = 0.5, end value (final observation) 4.0.
+    Actor 0: t1 gets r1 + r2 = 3, next = end value: d1 = 3 + .9*4 - 2 = 4.6; t0 gets r0 = 1, next v1 = 2:
+             d0 = 1 + 1.8 - 1 = 1.8 -> 1.8 + .45 * 4.6 = 3.87.
+    Actor 1: t2 gets r2 = 2, next = end value: 2 + 3.6 - 3 = 2.6.
+    """
+    adv, _ = compute_structured_gae(
+        actors=_column([0, 0, 1], torch.long), rewards=_column([1, 1, 2]), values=_column([1, 2, 3]),
+        last_values=torch.tensor([99.0]), episode_end=_column([0, 0, 1], torch.bool),
+        end_values=_column([0, 0, 4.0]), n_actors=2, gamma=0.9, gae_lambda=0.5)
+    assert torch.allclose(adv, _column([3.87, 4.6, 2.6]))
+
+
+def test_one_actor_with_terminations_equals_ordinary_gae():
+    """With a single actor the structured estimate is ordinary GAE (terminal ends bootstrap nothing in both)."""
+    torch.manual_seed(0)
+    T, n = 7, 3
+    rewards, values, last = torch.randn(T, n), torch.randn(T, n), torch.randn(n)
+    terminated = torch.zeros(T, n, dtype=torch.bool)
+    terminated[2, 0] = terminated[4, 1] = terminated[6, 2] = terminated[5, 0] = True
+    adv, ret = compute_structured_gae(torch.zeros(T, n, dtype=torch.long), rewards, values, last, terminated,
+                                      torch.zeros(T, n), 1, 0.95, 0.8)
+    expected_adv, expected_ret = compute_gae(rewards, torch.cat([values, last[None]]), terminated, terminated,
+                                             0.95, 0.8)
+    assert torch.allclose(adv, expected_adv, atol=1e-6)
+    assert torch.allclose(ret, expected_ret, atol=1e-6)
