@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+CHECKOUT = str(Path(__file__).resolve().parents[1])
 
 
 @pytest.fixture
@@ -18,13 +19,20 @@ def run_root(tmp_path, monkeypatch):
 def ray_session():
     """One local Ray instance (2 CPUs) shared by every test that needs it: starting Ray takes seconds.
 
-    The RayRunner reuses an initialised Ray instead of starting its own. Actors import maze_cli from
-    this checkout, as the tests do, whatever copy is installed.
+    The RayRunner reuses an initialised Ray instead of starting its own; CLI runs in subprocesses
+    join it through ``RAY_ADDRESS``. Ray's worker processes inherit ``PYTHONPATH`` from the
+    instance, so they import maze_cli from this checkout, as the tests do, whatever copy is installed.
     """
     import ray
 
-    checkout = str(Path(__file__).resolve().parents[1])
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="warning",
-             runtime_env={"env_vars": {"PYTHONPATH": checkout}})
+    saved = {key: os.environ.get(key) for key in ("PYTHONPATH", "RAY_ADDRESS")}
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [CHECKOUT, saved["PYTHONPATH"]]))
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="warning")
+    os.environ["RAY_ADDRESS"] = ray.get_runtime_context().gcs_address
     yield ray
     ray.shutdown()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

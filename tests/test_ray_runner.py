@@ -14,7 +14,8 @@ import torch
 from maze_cli import ConfigError, GymMazeEnv, RunContext
 from maze_cli.build import build
 from maze_cli.config_compose import compose_config
-from maze_cli.envs import EnvError, make_vector_env
+from maze_cli.envs import EnvError, EpisodeStats, make_vector_env
+from maze_cli.envs.log_stats import merge_reduced_stats
 from maze_cli.runners import RayRunner
 from maze_cli.runners.ray import worker_seeds
 
@@ -36,13 +37,15 @@ def _flat(batch):
     return obs, actions
 
 
-def test_rollouts_of_all_workers_are_acted_with_the_weights_of_this_update(ray_session):
+def test_workers_have_own_seeds_and_act_with_the_weights_of_each_update(ray_session):
     c = _components()
     collector = RayRunner(num_workers=2, envs_per_worker=2).make_collector(c.env_factory, c.policy, c.critic,
                                                                          n_steps=30, seed=5)
     try:
+        batches = []
         for _ in range(2):
             batch = collector.collect()
+            batches.append(batch)
             assert batch.rewards.shape == (30, 4) and batch.values.shape == (31, 4)
             obs, actions = _flat(batch)
             with torch.no_grad():
@@ -57,16 +60,8 @@ def test_rollouts_of_all_workers_are_acted_with_the_weights_of_this_update(ray_s
     finally:
         collector.close()
 
-
-def test_each_worker_has_its_own_seeds_derived_from_the_run_seed(ray_session):
-    c = _components()
-    collector = RayRunner(num_workers=2, envs_per_worker=2).make_collector(c.env_factory, c.policy, c.critic,
-                                                                         n_steps=5, seed=5)
-    try:
-        first_obs = collector.collect().observations["observation"][0]
-    finally:
-        collector.close()
-    for index in range(2):  # worker i's envs reset with the env seed seed + 2 * i, as 4 envs in one process would
+    first_obs = batches[0].observations["observation"][0]
+    for index in range(2):  # worker i's envs reset with seed + 2 * i, as envs 2i, 2i+1 of 4 in one process would
         reference = make_vector_env(c.env_factory, 2, "sequential", probe=c.probe_env)
         expected, _ = reference.reset(seed=worker_seeds(5, index, 2)[0])
         np.testing.assert_array_equal(first_obs[2 * index:2 * index + 2].numpy(), expected["observation"])
@@ -186,3 +181,20 @@ def test_local_ray_instance_is_refused_when_workers_outnumber_the_cpus(monkeypat
     with pytest.raises(ConfigError, match=r"runner.num_workers=3 is invalid: expected at most 2 workers with "
                                           r"runner.num_cpus_per_worker=1.0 on this machine's 2 CPUs"):
         RayRunner(num_workers=3).connect()
+
+
+def test_reduced_statistics_of_workers_merge_to_those_of_all_episodes():
+    parts = []
+    for returns in ([1.0, 3.0], [5.0], []):
+        stats = EpisodeStats()
+        stats.add_episodes(np.array(returns), np.array(returns, dtype=np.int64) * 2)
+        parts.append(stats.reduce("train"))
+    merged = merge_reduced_stats(parts, "train")
+    # Episodes 1, 3, 5: mean 3, population std sqrt((4 + 0 + 4) / 3), lengths 2, 6, 10.
+    assert merged == pytest.approx({
+        "train/episode_return_mean": 3.0, "train/episode_return_std": (8 / 3) ** 0.5,
+        "train/episode_return_min": 1.0, "train/episode_return_max": 5.0,
+        "train/episode_length_mean": 6.0, "train/episode_count": 3.0})
+    assert merged.keys() == parts[0].keys()
+    empty = merge_reduced_stats([parts[2]], "train")
+    assert empty["train/episode_count"] == 0 and np.isnan(empty["train/episode_return_mean"])
