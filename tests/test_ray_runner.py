@@ -156,6 +156,25 @@ def test_env_raising_again_after_the_restart_stops_the_run_naming_worker_and_env
     assert not (rc.run_dir / "checkpoints" / "best.pt").exists()  # it failed before the first epoch ended
 
 
+class LocalOnlyFactory:
+    """Builds CartPole in the test process only: on an actor (another process) the env cannot be made."""
+
+    def __init__(self):
+        self.pid = os.getpid()
+
+    def __call__(self):
+        if os.getpid() != self.pid:
+            raise FileNotFoundError("simulator licence missing on this node")
+        return GymMazeEnv("CartPole-v1")
+
+
+def test_env_that_cannot_be_built_on_an_actor_is_reported_naming_the_worker(ray_session, run_root):
+    rc = RunContext(env=LocalOnlyFactory(), algorithm="a2c", runner="ray", overrides=SHORT, seed=3)
+    with pytest.raises(EnvError, match=r"ray rollout worker \d could not be started: .*FileNotFoundError: "
+                                       r"simulator licence missing on this node"):
+        rc.train()
+
+
 @pytest.mark.parametrize("key, value, message", [
     ("num_workers", 0, "runner.num_workers=0 is invalid: expected an integer >= 1"),
     ("envs_per_worker", 0, "runner.envs_per_worker=0 is invalid: expected an integer >= 1"),

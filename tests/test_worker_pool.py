@@ -1,4 +1,5 @@
 """Env worker processes with several envs each: same results as in-process envs, clear failures."""
+import multiprocessing
 import os
 import signal
 import time
@@ -110,3 +111,17 @@ def test_unsupported_spaces_are_refused_with_the_reason():
 
     with pytest.raises(ValueError, match="fixed-size shared memory, which observation space .*Sequence.* do not fit"):
         make_vector_env(SequenceObsEnv, 2, "subprocess")
+
+
+def test_env_that_cannot_be_built_in_a_worker_is_reported_and_no_worker_is_left():
+    parent = os.getpid()
+
+    def factory():
+        if os.getpid() != parent:
+            raise FileNotFoundError("simulator licence file missing")
+        return SeedAwareEnv()
+
+    before = {p.pid for p in multiprocessing.active_children()}
+    with pytest.raises(EnvError, match="env worker 0 raised FileNotFoundError: simulator licence file missing"):
+        make_vector_env(factory, 2, "subprocess")
+    assert {p.pid for p in multiprocessing.active_children()} <= before

@@ -143,7 +143,8 @@ def _worker(index: int, env_fns: CloudpickleWrapper, conn: Connection, parent_co
 
 
 def _transferable(err: Exception, worker_index: int) -> Exception:
-    """The exception itself if it can travel back through the pipe, otherwise an :class:`EnvError`."""
+    """An :class:`EnvError` (already naming worker, env and step) as is; any other exception as an
+    :class:`EnvError` carrying its type, message and traceback (not every exception pickles)."""
     if isinstance(err, EnvError):
         return err
     return EnvError(f"env worker {worker_index} raised {type(err).__name__}: {err}\n"
@@ -195,7 +196,11 @@ class WorkerPoolVectorEnv(gym.vector.VectorEnv):
                 child.close()
                 self.pipes.append(parent)
                 self.processes.append(process)
-        self._gather()  # every worker built its envs (or the error is raised here)
+        try:
+            self._gather()  # every worker built its envs (or the error is raised here)
+        except Exception:
+            self.close()
+            raise
 
     # --- talking to workers -------------------------------------------------------------------
 
@@ -224,12 +229,13 @@ class WorkerPoolVectorEnv(gym.vector.VectorEnv):
                 raise payload
         return [payload for _, payload in answers]
 
-    def _command(self, command: str, data: Any = None) -> List[Any]:
+    def _command(self, command: str, data: Optional[List[Any]] = None) -> List[Any]:
+        """Sends ``command`` (with ``data[i]`` for worker ``i``) to every worker and gathers the answers."""
         if self.closed:
             raise gym.error.ClosedEnvironmentError("the env worker pool is closed")
         for index, pipe in enumerate(self.pipes):
             try:
-                pipe.send((command, data))
+                pipe.send((command, None if data is None else data[index]))
             except (BrokenPipeError, ConnectionError):
                 raise self._died(index) from None
         return self._gather()
@@ -252,13 +258,9 @@ class WorkerPoolVectorEnv(gym.vector.VectorEnv):
         if seed is not None and len(seed) != self.num_envs:
             raise ValueError(f"reset(seed=...) got {len(seed)} seeds for {self.num_envs} envs")
         k = self.envs_per_worker
-        for index, pipe in enumerate(self.pipes):
-            seeds = None if seed is None else list(seed[index * k:(index + 1) * k])
-            try:
-                pipe.send(("reset", {"seed": seeds, "options": options}))
-            except (BrokenPipeError, ConnectionError):
-                raise self._died(index) from None
-        infos = self._merge_infos(self._gather())
+        data = [{"seed": None if seed is None else list(seed[index * k:(index + 1) * k]), "options": options}
+                for index in range(len(self.pipes))]
+        infos = self._merge_infos(self._command("reset", data))
         return _copied(self._buffers.observations), infos
 
     def step(self, actions: Any) -> Tuple[Any, np.ndarray, np.ndarray, np.ndarray, Dict[str, Any]]:
@@ -270,7 +272,8 @@ class WorkerPoolVectorEnv(gym.vector.VectorEnv):
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Tuple[Any, ...]:
         """``name(*args, **kwargs)`` (or the attribute ``name``) of every env, in env order."""
-        return tuple(result for worker in self._command("call", (name, args, kwargs)) for result in worker)
+        data = [(name, args, kwargs)] * len(self.pipes)
+        return tuple(result for worker in self._command("call", data) for result in worker)
 
     def get_attr(self, name: str) -> Tuple[Any, ...]:
         return self.call(name)

@@ -31,6 +31,7 @@ logger = logging.getLogger("maze_cli")
 STARTUP_TIMEOUT_S = 300.0
 """How long actors may take to start (and wait for free CPUs) before the run gives up."""
 RESTART_POLL_S = 0.2
+CLOSE_TIMEOUT_S = 10.0
 
 
 def import_ray() -> Any:
@@ -55,7 +56,6 @@ def worker_seeds(seed: int, index: int, envs_per_worker: int) -> tuple[int, int]
 class RolloutWorker:
     """One Ray actor: its own envs and its own policy and critic copies.
 
-    :param index: the worker's position (names it in errors).
     :param env_factory: picklable zero-argument env factory (the one all runners use).
     :param policy: a copy of the learner's policy; its weights are replaced at every :meth:`collect`.
     :param critic: a copy of the learner's critic.
@@ -66,11 +66,10 @@ class RolloutWorker:
     :param torch_threads: torch intra-op threads in this worker.
     """
 
-    def __init__(self, index: int, env_factory: EnvFactory, policy: TorchPolicy, critic: TorchStateCritic,
+    def __init__(self, env_factory: EnvFactory, policy: TorchPolicy, critic: TorchStateCritic,
                  n_envs: int, n_steps: int, env_seed: int, torch_seed: int, torch_threads: int):
         torch.set_num_threads(torch_threads)
         torch.manual_seed(torch_seed)
-        self.index = index
         self.policy, self.critic = policy, critic
         probe = env_factory()
         vector_env = make_vector_env(env_factory, n_envs, "sequential", probe=probe)
@@ -88,8 +87,7 @@ class RolloutWorker:
 
     def process(self) -> Tuple[int, str]:
         """(pid, Ray worker id) of the process this actor currently runs in; changes when Ray restarts it."""
-        import ray
-        return os.getpid(), ray.get_runtime_context().get_worker_id()
+        return os.getpid(), import_ray().get_runtime_context().get_worker_id()
 
     def close(self) -> None:
         self.collector.close()
@@ -111,24 +109,27 @@ class RayCollector:
         self.env_steps = 0
         actor = self.ray.remote(RolloutWorker).options(
             num_cpus=runner.num_cpus_per_worker, max_restarts=runner.max_worker_restarts, max_task_retries=0)
-        self.workers = [actor.remote(index, env_factory, policy, critic, runner.envs_per_worker, n_steps,
+        self.workers = [actor.remote(env_factory, policy, critic, runner.envs_per_worker, n_steps,
                                      *worker_seeds(seed, index, runner.envs_per_worker), runner.torch_threads)
                         for index in range(runner.num_workers)]
         self._wait_until_started(runner)
 
     def _wait_until_started(self, runner: "RayRunner") -> None:
         refs = [worker.process.remote() for worker in self.workers]
-        try:
-            self.processes = self.ray.get(refs, timeout=STARTUP_TIMEOUT_S)
-        except self.ray.exceptions.GetTimeoutError:
+        ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=STARTUP_TIMEOUT_S)
+        if len(ready) < len(refs):
             self.close()
             cpus = self.ray.cluster_resources().get("CPU", 0)
             raise RuntimeError(f"runner=ray: {runner.num_workers} rollout workers with {runner.num_cpus_per_worker} "
                                f"CPUs each did not start within {STARTUP_TIMEOUT_S:.0f} s; the Ray cluster has "
-                               f"{cpus:g} CPUs (lower runner.num_workers or runner.num_cpus_per_worker)") from None
-        except self.ray.exceptions.RayError as err:
-            self.close()
-            raise _cause(err) from None
+                               f"{cpus:g} CPUs (lower runner.num_workers or runner.num_cpus_per_worker)")
+        self.processes = []
+        for index, ref in enumerate(refs):
+            try:
+                self.processes.append(self.ray.get(ref))
+            except self.ray.exceptions.RayError as err:
+                self.close()
+                raise EnvError(f"ray rollout worker {index} could not be started: {_describe(err)}") from None
 
     def worker_pids(self) -> List[int]:
         """Process ids of the actors (monitoring, and fault injection in tests)."""
@@ -189,6 +190,10 @@ class RayCollector:
         return merge_reduced_stats(parts, "train")
 
     def close(self) -> None:
+        """Lets every live actor close its envs (briefly), then ends the actors."""
+        if self.workers:
+            _, _ = self.ray.wait([worker.close.remote() for worker in self.workers], num_returns=len(self.workers),
+                                 timeout=CLOSE_TIMEOUT_S)
         for worker in self.workers:
             self.ray.kill(worker)
         self.workers = []
