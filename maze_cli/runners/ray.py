@@ -123,10 +123,9 @@ class RayCollector:
             raise RuntimeError(f"runner=ray: {runner.num_workers} rollout workers with {runner.num_cpus_per_worker} "
                                f"CPUs each did not start within {STARTUP_TIMEOUT_S:.0f} s; the Ray cluster has "
                                f"{cpus:g} CPUs (lower runner.num_workers or runner.num_cpus_per_worker)")
-        self.processes = []
         for index, ref in enumerate(refs):
             try:
-                self.processes.append(self.ray.get(ref))
+                self.ray.get(ref)
             except self.ray.exceptions.RayError as err:
                 self.close()
                 raise EnvError(f"ray rollout worker {index} could not be started: {_describe(err)}") from None
@@ -150,9 +149,11 @@ class RayCollector:
         except (errors.RayActorError, errors.RayTaskError) as err:
             logger.warning(f"ray rollout worker {index} failed ({_describe(err)}); restarting it and "
                            f"retrying this rollout once")
+            failed_process = None  # the process died: any process that answers now is a new one
             if isinstance(err, errors.RayTaskError):  # the env raised in a live process: restart that
+                failed_process = self._process_of(index)
                 self.ray.kill(self.workers[index], no_restart=False)
-        self._await_restart(index)
+        self._await_restart(index, failed_process)
         try:
             return self.ray.get(self.workers[index].collect.remote(weights))
         except errors.RayTaskError as err:
@@ -161,15 +162,22 @@ class RayCollector:
         except errors.RayActorError as err:
             raise EnvWorkerDied(f"ray rollout worker {index} died again after a restart: {_describe(err)}") from None
 
-    def _await_restart(self, index: int) -> None:
-        """Blocks until worker ``index`` runs in a new process; raises if Ray gave up restarting it."""
+    def _process_of(self, index: int) -> Optional[Tuple[int, str]]:
+        """The current process of worker ``index`` (None if it is not running)."""
+        try:
+            return self.ray.get(self.workers[index].process.remote())
+        except self.ray.exceptions.RayActorError:
+            return None
+
+    def _await_restart(self, index: int, failed_process: Optional[Tuple[int, str]]) -> None:
+        """Blocks until worker ``index`` answers from a process other than ``failed_process``;
+        raises if Ray gave up restarting it."""
         errors = self.ray.exceptions
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
             try:
                 process = self.ray.get(self.workers[index].process.remote(), timeout=STARTUP_TIMEOUT_S)
-                if process != self.processes[index]:
-                    self.processes[index] = process
+                if process != failed_process:
                     return
             except errors.ActorUnavailableError:
                 pass
@@ -192,8 +200,8 @@ class RayCollector:
     def close(self) -> None:
         """Lets every live actor close its envs (briefly), then ends the actors."""
         if self.workers:
-            _, _ = self.ray.wait([worker.close.remote() for worker in self.workers], num_returns=len(self.workers),
-                                 timeout=CLOSE_TIMEOUT_S)
+            self.ray.wait([worker.close.remote() for worker in self.workers], num_returns=len(self.workers),
+                          timeout=CLOSE_TIMEOUT_S)
         for worker in self.workers:
             self.ray.kill(worker)
         self.workers = []
