@@ -27,10 +27,13 @@ def ray_session():
 
     saved = {key: os.environ.get(key) for key in ("PYTHONPATH", "RAY_ADDRESS")}
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [CHECKOUT, saved["PYTHONPATH"]]))
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="warning")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, logging_level="warning")
     os.environ["RAY_ADDRESS"] = ray.get_runtime_context().gcs_address
     yield ray
-    ray.shutdown()
+    if started:
+        ray.shutdown()
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
