@@ -1,11 +1,10 @@
 """Step -> episode -> epoch statistics: the numbers every trainer, evaluator and log reports."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import gymnasium as gym
 import numpy as np
-
 
 
 class EpisodeStats:
@@ -48,6 +47,35 @@ class EpisodeStats:
     def clear(self) -> None:
         self.returns.clear()
         self.lengths.clear()
+
+
+def merge_reduced_stats(parts: Sequence[Dict[str, float]], prefix: str) -> Dict[str, float]:
+    """The :meth:`EpisodeStats.reduce` result of the union of the episodes behind several reductions.
+
+    Lets remote workers send only their reduced statistics: means are weighted by episode counts
+    and the standard deviation is pooled exactly through ``E[x^2] = std^2 + mean^2``.
+    """
+    p = f"{prefix}/"
+    parts = [part for part in parts if part[p + "episode_count"] > 0]
+    if not parts:
+        return EpisodeStats().reduce(prefix)
+    counts = np.array([part[p + "episode_count"] for part in parts])
+    total = counts.sum()
+
+    def weighted(key: str) -> float:
+        return float(np.dot(counts, [part[p + key] for part in parts]) / total)
+
+    mean = weighted("episode_return_mean")
+    second_moment = float(np.dot(counts, [part[p + "episode_return_std"] ** 2 + part[p + "episode_return_mean"] ** 2
+                                          for part in parts]) / total)
+    return {
+        p + "episode_return_mean": mean,
+        p + "episode_return_std": float(np.sqrt(max(second_moment - mean ** 2, 0.0))),
+        p + "episode_return_min": min(part[p + "episode_return_min"] for part in parts),
+        p + "episode_return_max": max(part[p + "episode_return_max"] for part in parts),
+        p + "episode_length_mean": weighted("episode_length_mean"),
+        p + "episode_count": float(total),
+    }
 
 
 class LogStatsWrapper(gym.Wrapper):

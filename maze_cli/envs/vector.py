@@ -1,4 +1,4 @@
-"""Vector envs over MazeEnv factories: sequential (in-process) or subprocess workers.
+"""Vector envs over MazeEnv factories: sequential (in-process) or worker processes.
 
 All vector envs here use gymnasium's default NEXT_STEP autoreset: the step after an
 episode ends is a reset step. The rollout collector masks those steps out of training,
@@ -7,28 +7,19 @@ of that observation bootstraps a truncated episode without extra bookkeeping.
 """
 from __future__ import annotations
 
-import multiprocessing
-import signal
-import time
 from typing import Any, Callable, Dict, List, Optional
 
 import gymnasium as gym
 import numpy as np
 
+from maze_cli.envs.errors import EnvError, EnvWorkerDied
 from maze_cli.envs.gym_maze_env import ACTION_KEY, OBS_KEY, GymMazeEnv
 from maze_cli.envs.maze_env import MazeEnv
+from maze_cli.envs.worker_pool import WorkerPoolVectorEnv
 
 EnvFactory = Callable[[], MazeEnv]
 
 VECTOR_MODES = ("sequential", "subprocess")
-
-
-class EnvError(RuntimeError):
-    """An env raised inside ``reset`` or ``step``; the message names the worker, env and step."""
-
-
-class EnvWorkerDied(RuntimeError):
-    """A subprocess env worker exited without answering."""
 
 
 class ErrorContextWrapper(gym.Wrapper):
@@ -37,13 +28,15 @@ class ErrorContextWrapper(gym.Wrapper):
     It runs inside the worker, so the context survives the trip back to the main process.
     """
 
-    def __init__(self, env: gym.Env, worker_index: int):
+    def __init__(self, env: gym.Env, worker_index: int, env_index: Optional[int] = None):
         super().__init__(env)
         self.worker_index = worker_index
+        self.env_index = env_index
         self.steps = 0
 
     def _fail(self, where: str, err: Exception) -> EnvError:
-        return EnvError(f"env worker {self.worker_index} ({self.env!r}) raised in {where} at step "
+        env = f"env {self.env_index}: {self.env!r}" if self.env_index is not None else repr(self.env)
+        return EnvError(f"env worker {self.worker_index} ({env}) raised in {where} at step "
                         f"{self.steps}: {type(err).__name__}: {err}")
 
     def reset(self, **kwargs: Any):
@@ -79,56 +72,6 @@ class DictVectorEnv(gym.vector.VectorWrapper):
         return {OBS_KEY: obs}, rewards, terminated, truncated, info
 
 
-class SubprocessVectorEnv(gym.vector.AsyncVectorEnv):
-    """gymnasium's ``AsyncVectorEnv`` (shared-memory observations) that never hangs on a dead worker."""
-
-    def _check_alive(self) -> None:
-        for index, process in enumerate(self.processes):
-            if not process.is_alive():
-                raise EnvWorkerDied(f"env worker {index} (pid {process.pid}) died with exit code "
-                                    f"{process.exitcode}; the run cannot continue without it")
-
-    def _translate(self, err: Exception) -> Exception:
-        """A closed pipe means a worker died; wait briefly for the OS to report which one."""
-        if isinstance(err, (EOFError, OSError)):
-            deadline = time.monotonic() + 2.0
-            while time.monotonic() < deadline:
-                try:
-                    self._check_alive()
-                except EnvWorkerDied as died:
-                    return died
-                time.sleep(0.05)
-        return err
-
-    def close_extras(self, timeout: Optional[float] = None, terminate: bool = False) -> None:
-        """Closing must work after a worker died: surviving workers are then terminated."""
-        try:
-            super().close_extras(timeout, terminate)
-        except (EOFError, OSError, EnvWorkerDied, EnvError):
-            for process in self.processes:
-                if process.is_alive():
-                    process.terminate()
-                process.join(timeout=1)
-
-    def step_wait(self, timeout: Optional[float] = None):
-        try:
-            return super().step_wait(timeout)
-        except Exception as err:
-            raise self._translate(err) from err
-
-    def reset_wait(self, timeout: Optional[float] = None):
-        try:
-            return super().reset_wait(timeout)
-        except Exception as err:
-            raise self._translate(err) from err
-
-    def step_async(self, actions):
-        try:
-            super().step_async(actions)
-        except Exception as err:
-            raise self._translate(err) from err
-
-
 def _vector_entry_point_id(probe: MazeEnv) -> Optional[str]:
     """The gymnasium id if ``probe`` is a plain GymMazeEnv of an env with a native vector version."""
     if type(probe) is not GymMazeEnv or probe.gym_id is None or probe.make_kwargs:
@@ -138,13 +81,14 @@ def _vector_entry_point_id(probe: MazeEnv) -> Optional[str]:
 
 
 def make_vector_env(env_factory: EnvFactory, n_envs: int, mode: str = "sequential",
-                    probe: Optional[MazeEnv] = None) -> gym.vector.VectorEnv:
+                    probe: Optional[MazeEnv] = None, envs_per_worker: int = 1) -> gym.vector.VectorEnv:
     """A vector env of ``n_envs`` copies of ``env_factory()``.
 
-    :param mode: ``"sequential"`` steps all envs in this process; ``"subprocess"`` gives each
-        env its own worker process with observations in shared memory.
+    :param mode: ``"sequential"`` steps all envs in this process; ``"subprocess"`` steps them in
+        worker processes (:class:`WorkerPoolVectorEnv`, observations in shared memory).
     :param probe: an env from the same factory; when it is a plain gymnasium env with a
         vectorised implementation (CartPole), sequential mode uses that (several times faster).
+    :param envs_per_worker: in subprocess mode, envs each worker process steps; must divide ``n_envs``.
     """
     if mode not in VECTOR_MODES:
         raise ValueError(f"unknown vector env mode {mode!r}: expected one of {VECTOR_MODES}")
@@ -154,31 +98,25 @@ def make_vector_env(env_factory: EnvFactory, n_envs: int, mode: str = "sequentia
         gym_id = _vector_entry_point_id(probe)
         if gym_id is not None:
             return DictVectorEnv(gym.make_vec(gym_id, n_envs, vectorization_mode="vector_entry_point"))
-    fns = [_WorkerEnvFn(env_factory, index, in_subprocess=mode == "subprocess") for index in range(n_envs)]
     if mode == "sequential":
-        return gym.vector.SyncVectorEnv(fns)
-    context = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    return SubprocessVectorEnv(fns, shared_memory=True, context=context)
+        return gym.vector.SyncVectorEnv([_WorkerEnvFn(env_factory, index) for index in range(n_envs)])
+    return WorkerPoolVectorEnv([_WorkerEnvFn(env_factory, index, envs_per_worker) for index in range(n_envs)],
+                               envs_per_worker)
 
 
 class _WorkerEnvFn:
-    """Picklable ``() -> env`` that adds worker context to errors (a lambda would not pickle).
+    """Picklable ``() -> env`` that adds worker context to errors (a lambda would not pickle)."""
 
-    In a worker process it also ignores SIGINT: Ctrl-C reaches the whole process group, and the
-    trainer, not each worker, decides how to stop (save, then close the workers).
-    """
-
-    def __init__(self, env_factory: EnvFactory, worker_index: int, in_subprocess: bool = False):
+    def __init__(self, env_factory: EnvFactory, env_index: int, envs_per_worker: int = 1):
         self.env_factory = env_factory
-        self.worker_index = worker_index
-        self.in_subprocess = in_subprocess
+        self.env_index = env_index
+        self.envs_per_worker = envs_per_worker
 
     def __call__(self) -> gym.Env:
-        if self.in_subprocess:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-        return ErrorContextWrapper(self.env_factory(), self.worker_index)
-
+        if self.envs_per_worker == 1:
+            return ErrorContextWrapper(self.env_factory(), self.env_index)
+        return ErrorContextWrapper(self.env_factory(), self.env_index // self.envs_per_worker, self.env_index)
 
 
 __all__: List[str] = ["EnvError", "EnvWorkerDied", "make_vector_env", "DictVectorEnv",
-                      "SubprocessVectorEnv", "ErrorContextWrapper", "EnvFactory"]
+                      "WorkerPoolVectorEnv", "ErrorContextWrapper", "EnvFactory"]

@@ -1,0 +1,9 @@
+"""Errors of envs running in workers: they name the worker (and env) so users know where to look."""
+
+
+class EnvError(RuntimeError):
+    """An env raised inside ``reset`` or ``step``; the message names the worker, env and step."""
+
+
+class EnvWorkerDied(RuntimeError):
+    """An env worker process exited without answering."""

@@ -1,0 +1,15 @@
+"""benchmarks/runners.py runs end to end (its figures are read by people, not asserted here)."""
+import importlib.util
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "runners.py"
+
+
+def test_runner_benchmark_measures_every_setting(ray_session, capsys):
+    spec = importlib.util.spec_from_file_location("benchmark_runners", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    results = module.main(["--step-cost-ms", "0.1", "--n-steps", "5", "--seconds", "0.05", "--rounds", "1"])
+    assert list(results) == ["dev", "local x1", "local x2", "ray x1", "ray x2"]
+    assert all(rate > 0 for rate in results.values())
+    assert "local x2 / local x1:" in capsys.readouterr().out

@@ -1,0 +1,127 @@
+"""Env worker processes with several envs each: same results as in-process envs, clear failures."""
+import multiprocessing
+import os
+import signal
+import time
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from maze_cli.envs import EnvError, EnvWorkerDied, GymMazeEnv, make_vector_env
+
+
+class SeedAwareEnv(GymMazeEnv):
+    """CartPole that reports in its info which reset seed it got, and raises in step if told to."""
+
+    def __init__(self, raise_for_seed=None):
+        super().__init__("CartPole-v1")
+        self.raise_for_seed = raise_for_seed
+        self.seed = None
+
+    def reset(self, *, seed=None, options=None):
+        if seed is not None:
+            self.seed = seed
+        obs, info = super().reset(seed=seed, options=options)
+        return obs, dict(info, seed=self.seed)
+
+    def step(self, action):
+        if self.seed == self.raise_for_seed:
+            raise ZeroDivisionError("physics exploded")
+        obs, reward, terminated, truncated, info = super().step(action)
+        if terminated:
+            info = dict(info, ended_in={"seed": self.seed})
+        return obs, reward, terminated, truncated, info
+
+
+def _rollout(venv, n_steps=300):
+    rng = np.random.default_rng(0)
+    obs, info = venv.reset(seed=10)
+    trace = [(obs["observation"].copy(), info)]
+    for _ in range(n_steps):
+        actions = {"action": rng.integers(0, 2, size=venv.num_envs)}
+        obs, rewards, terminated, truncated, info = venv.step(actions)
+        trace.append((obs["observation"].copy(), rewards, terminated, truncated, info))
+    venv.close()
+    return trace
+
+
+def _assert_same(a, b):
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for key in a:
+            _assert_same(a[key], b[key])
+    elif isinstance(a, (tuple, list)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            _assert_same(x, y)
+    else:
+        np.testing.assert_array_equal(a, b)
+
+
+def test_worker_groups_step_exactly_like_in_process_envs():
+    """2 workers x 2 envs: observations, rewards, flags, autoresets and infos equal SyncVectorEnv's."""
+    pooled = _rollout(make_vector_env(SeedAwareEnv, 4, "subprocess", envs_per_worker=2))
+    local = _rollout(make_vector_env(SeedAwareEnv, 4, "sequential"))
+    _assert_same(pooled, local)
+    # The run saw episode ends of several envs (so autoreset and info merging were exercised).
+    ended = [step[4]["ended_in"]["seed"][step[4]["_ended_in"]] for step in pooled[1:] if "ended_in" in step[4]]
+    assert set(np.concatenate(ended)) == {10, 11, 12, 13}
+    assert list(pooled[0][1]["seed"]) == [10, 11, 12, 13]
+
+
+def test_call_returns_one_result_per_env_in_env_order():
+    venv = make_vector_env(SeedAwareEnv, 4, "subprocess", envs_per_worker=2)
+    venv.reset(seed=5)
+    assert venv.get_attr("seed") == (5, 6, 7, 8)
+    venv.close()
+
+
+def test_env_raising_names_worker_env_and_step():
+    venv = make_vector_env(lambda: SeedAwareEnv(raise_for_seed=3), 4, "subprocess", envs_per_worker=2)
+    venv.reset(seed=0)
+    with pytest.raises(EnvError, match=r"env worker 1 \(env 3: .*\) raised in step at step 1: "
+                                       r"ZeroDivisionError: physics exploded"):
+        venv.step({"action": np.zeros(4, dtype=np.int64)})
+    venv.close()
+
+
+def test_killed_worker_is_reported_at_once_and_close_does_not_hang():
+    venv = make_vector_env(SeedAwareEnv, 4, "subprocess", envs_per_worker=2)
+    venv.reset(seed=0)
+    os.kill(venv.processes[1].pid, signal.SIGKILL)
+    start = time.monotonic()
+    with pytest.raises(EnvWorkerDied, match=rf"env worker 1 \(pid {venv.processes[1].pid}\) died with exit code -9"):
+        venv.step({"action": np.zeros(4, dtype=np.int64)})
+    venv.close()
+    assert time.monotonic() - start < 5
+    assert not any(process.is_alive() for process in venv.processes)
+
+
+def test_envs_per_worker_must_divide_the_number_of_envs():
+    with pytest.raises(ValueError, match=r"envs_per_worker=3 must be >= 1 and divide the number of envs \(4\)"):
+        make_vector_env(SeedAwareEnv, 4, "subprocess", envs_per_worker=3)
+
+
+def test_unsupported_spaces_are_refused_with_the_reason():
+    class SequenceObsEnv(GymMazeEnv):
+        def __init__(self):
+            super().__init__("CartPole-v1")
+            self.observation_spaces_dict = {0: gym.spaces.Dict({"observation": gym.spaces.Sequence(gym.spaces.Discrete(3))})}
+
+    with pytest.raises(ValueError, match="fixed-size shared memory, which observation space .*Sequence.* do not fit"):
+        make_vector_env(SequenceObsEnv, 2, "subprocess")
+
+
+def test_env_that_cannot_be_built_in_a_worker_is_reported_and_no_worker_is_left():
+    parent = os.getpid()
+
+    def factory():
+        if os.getpid() != parent:
+            raise FileNotFoundError("simulator licence file missing")
+        return SeedAwareEnv()
+
+    before = {p.pid for p in multiprocessing.active_children()}
+    with pytest.raises(EnvError, match="env worker 0 raised FileNotFoundError: simulator licence file missing"):
+        make_vector_env(factory, 2, "subprocess")
+    assert {p.pid for p in multiprocessing.active_children()} <= before
