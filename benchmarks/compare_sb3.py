@@ -230,7 +230,7 @@ def throughput_table(args: argparse.Namespace) -> None:
 
 
 def ceiling_table(args: argparse.Namespace) -> None:
-    print(f"\nActing ceiling (vector CartPole + 2x64 MLP + sample, no critic, no storage)")
+    print("\nActing ceiling (vector CartPole + 2x64 MLP + sample, no critic, no storage)")
     print(f"{'envs':>5}{'ceiling steps/s':>17}{'maze acting steps/s':>21}{'fraction':>10}")
     for n_envs in args.envs:
         results = [run_job("ceiling", n_envs=n_envs, seed=seed, steps=args.steps) for seed in args.seeds]

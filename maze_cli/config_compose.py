@@ -1,7 +1,7 @@
 """Composing the packaged YAML presets with overrides, exactly as ``maze-run`` does."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Tuple
 
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra

@@ -1,7 +1,5 @@
 """Per-sub-step and per-agent networks are separate (parameters and gradients), and mismatches between
 agent counts / networks and the env's sub-steps fail at build time naming the sub-step."""
-import gymnasium as gym
-import numpy as np
 import pytest
 import torch
 

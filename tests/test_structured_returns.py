@@ -1,13 +1,7 @@
 """Per-actor returns of structured envs against hand-computed values: GAE alone and through the collector."""
-import pytest
 import torch
 
-from maze_cli import ProbabilisticPolicyComposer, SharedStateCriticComposer, StepStateCriticComposer
-from maze_cli.models.critic import TorchStateCritic
-from maze_cli.train.collectors import make_rollout_collector
 from maze_cli.train.returns import compute_gae, compute_structured_gae
-from maze_cli.train.trainer import prepare_samples
-from structured_helpers import ObsValue, ScriptedEnv
 
 
 def _column(values, dtype=torch.float32):

@@ -3,7 +3,6 @@ and the subprocess vector env (same data as in-process, errors and dead workers 
 import os
 import signal
 
-import numpy as np
 import pytest
 import torch
 

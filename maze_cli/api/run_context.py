@@ -7,16 +7,14 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 
 import numpy as np
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, open_dict
 
-from maze_cli.build import Components, EVAL_SEED_OFFSET, build
+from maze_cli.build import Components, build
 from maze_cli.config_compose import compose_config, override_value
-from maze_cli.envs.log_stats import LogStatsWrapper
 from maze_cli.envs.maze_env import ActorID
 from maze_cli.models.policy import TorchPolicy
 from maze_cli.run import prepare_run
 from maze_cli.train.config import ConfigError
-from maze_cli.train.evaluator import RolloutEvaluator
 from maze_cli.train.run_logger import setup_logging
 from maze_cli.train.trainer import OnPolicyTrainer
 
