@@ -186,13 +186,24 @@ class BernoulliProbabilityDistribution(TorchDistribution):
         return self.dist.log_prob(actions.to(self.logits.dtype))
 
 
-def _box_shape(cls: type, action_space: gym.spaces.Box) -> Tuple[int, ...]:
-    if not isinstance(action_space, gym.spaces.Box) or len(action_space.shape) != 1:
-        raise ValueError(f"{cls.__name__} supports 1-d Box action spaces, got {action_space}")
-    return (int(action_space.shape[0]),)
+class GaussianHead(TorchDistribution):
+    """Shared by the Gaussian heads: the network outputs the mean ``(n,)`` of a 1-d Box; the
+    log-std is a state-independent parameter the policy owns (initialised to :attr:`INIT_LOG_STD`)."""
+
+    INIT_LOG_STD = 0.0
+
+    @classmethod
+    def required_logits_shape(cls, action_space: gym.spaces.Box) -> Tuple[int, ...]:
+        if not isinstance(action_space, gym.spaces.Box) or len(action_space.shape) != 1:
+            raise ValueError(f"{cls.__name__} supports 1-d Box action spaces, got {action_space}")
+        return (int(action_space.shape[0]),)
+
+    @classmethod
+    def init_parameters(cls, action_space: gym.spaces.Box) -> Dict[str, torch.Tensor]:
+        return {"log_std": torch.full(cls.required_logits_shape(action_space), cls.INIT_LOG_STD)}
 
 
-class DiagonalGaussianProbabilityDistribution(TorchDistribution):
+class DiagonalGaussianProbabilityDistribution(GaussianHead):
     """Box(n,): a diagonal Gaussian whose mean comes from the network, shape ``(n,)``.
 
     The log-std is a learnable parameter of the policy, the same for every observation
@@ -204,8 +215,6 @@ class DiagonalGaussianProbabilityDistribution(TorchDistribution):
     :param log_std: ``(n,)`` log standard deviations (clamped to ``[LOG_STD_MIN, LOG_STD_MAX]``).
     """
 
-    INIT_LOG_STD = 0.0
-
     def __init__(self, logits: torch.Tensor, action_space: gym.spaces.Box, log_std: torch.Tensor):
         super().__init__(logits, action_space)
         self.mean = logits
@@ -214,14 +223,6 @@ class DiagonalGaussianProbabilityDistribution(TorchDistribution):
         self._low = torch.as_tensor(action_space.low, dtype=logits.dtype)
         self._high = torch.as_tensor(action_space.high, dtype=logits.dtype)
 
-    @classmethod
-    def required_logits_shape(cls, action_space: gym.spaces.Box) -> Tuple[int, ...]:
-        return _box_shape(cls, action_space)
-
-    @classmethod
-    def init_parameters(cls, action_space: gym.spaces.Box) -> Dict[str, torch.Tensor]:
-        return {"log_std": torch.full(_box_shape(cls, action_space), cls.INIT_LOG_STD)}
-
     def deterministic_sample(self) -> torch.Tensor:
         return self.mean
 
@@ -229,7 +230,7 @@ class DiagonalGaussianProbabilityDistribution(TorchDistribution):
         return super().to_env_action(torch.max(torch.min(sample, self._high), self._low))
 
 
-class SquashedGaussianProbabilityDistribution(TorchDistribution):
+class SquashedGaussianProbabilityDistribution(GaussianHead):
     """Box(n,) with finite bounds: action ``a = c + s * tanh(u)``, ``u`` ~ diagonal Gaussian.
 
     ``c = (high + low) / 2`` and ``s = (high - low) / 2``. Samples are the pre-squash ``u``
@@ -243,8 +244,6 @@ class SquashedGaussianProbabilityDistribution(TorchDistribution):
     :param log_std: ``(n,)`` log standard deviations of ``u``.
     """
 
-    INIT_LOG_STD = 0.0
-
     def __init__(self, logits: torch.Tensor, action_space: gym.spaces.Box, log_std: torch.Tensor):
         super().__init__(logits, action_space)
         low = torch.as_tensor(action_space.low, dtype=logits.dtype)
@@ -256,14 +255,6 @@ class SquashedGaussianProbabilityDistribution(TorchDistribution):
         self.dist = td.Independent(td.Normal(logits, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp()
                                              .expand_as(logits)), 1)
         self._center, self._scale = (high + low) / 2, (high - low) / 2
-
-    @classmethod
-    def required_logits_shape(cls, action_space: gym.spaces.Box) -> Tuple[int, ...]:
-        return _box_shape(cls, action_space)
-
-    @classmethod
-    def init_parameters(cls, action_space: gym.spaces.Box) -> Dict[str, torch.Tensor]:
-        return {"log_std": torch.full(_box_shape(cls, action_space), cls.INIT_LOG_STD)}
 
     def squash(self, u: torch.Tensor) -> torch.Tensor:
         """The env action of a pre-squash sample."""

@@ -1,4 +1,6 @@
-"""Each distribution against torch.distributions: log-prob, entropy, sample shapes, extra batch dims."""
+"""Each distribution against torch.distributions: log-prob, entropy, sample shapes, extra batch dims.
+
+The Gaussian heads' own checks against torch.distributions are in test_continuous_actions.py."""
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -53,18 +55,6 @@ def test_bernoulli_sums_over_event_dims():
     assert torch.allclose(dist.log_prob(actions), ref.log_prob(actions).sum(-1))
     assert torch.allclose(dist.entropy(), ref.entropy().sum(-1))
     assert torch.equal(dist.deterministic_sample(), (logits > 0).float())
-
-
-def test_diagonal_gaussian_matches_independent_normal_with_state_independent_std():
-    space = gym.spaces.Box(-1, 1, shape=(3,))
-    mean, log_std = torch.randn(*BATCH, 3), torch.randn(3) * 0.3
-    dist = DiagonalGaussianProbabilityDistribution(mean, space, log_std=log_std)
-    ref = td.Normal(mean, log_std.exp().expand_as(mean))
-    actions = dist.sample()
-    assert actions.shape == BATCH + (3,)
-    assert torch.allclose(dist.log_prob(actions), ref.log_prob(actions).sum(-1), atol=1e-6)
-    assert torch.allclose(dist.entropy(), ref.entropy().sum(-1), atol=1e-6)
-    assert torch.equal(dist.deterministic_sample(), mean)
 
 
 def test_squashed_gaussian_env_actions_stay_in_bounds_and_mode_is_squashed_mean():

@@ -78,6 +78,33 @@ def merge_reduced_stats(parts: Sequence[Dict[str, float]], prefix: str) -> Dict[
     }
 
 
+class EpisodeTracker:
+    """Running return and length of every env of a vector env; finished episodes go to :class:`EpisodeStats`.
+
+    :param n_envs: envs tracked side by side.
+    """
+
+    def __init__(self, n_envs: int):
+        self.episode_stats = EpisodeStats()
+        self._return = np.zeros(n_envs)
+        self._length = np.zeros(n_envs, dtype=np.int64)
+
+    def record(self, rewards: np.ndarray, length_increments: np.ndarray, ended: np.ndarray) -> None:
+        """Add one step of every env: its reward, how much its episode grew (0 or 1), whether it ended."""
+        self._return += rewards
+        self._length += length_increments
+        if ended.any():
+            self.episode_stats.add_episodes(self._return[ended], self._length[ended])
+            self._return[ended] = 0.0
+            self._length[ended] = 0
+
+    def pop(self, prefix: str = "train") -> Dict[str, float]:
+        """Statistics of the episodes finished since the last call."""
+        stats = self.episode_stats.reduce(prefix)
+        self.episode_stats.clear()
+        return stats
+
+
 class LogStatsWrapper(gym.Wrapper):
     """Records the return and length of every episode of the wrapped env.
 

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from typing import Dict
 
-import torch
-
 from maze_cli.train.rollout import RolloutBatch
 from maze_cli.train.trainer import OnPolicyTrainer, prepare_samples
 
@@ -20,12 +18,6 @@ class A2CTrainer(OnPolicyTrainer):
             policy_terms.append(-(log_probs * samples.advantages))
             value_terms.append((values - samples.returns) ** 2)
             entropies.append(entropy)
-        policy_loss = torch.cat(policy_terms).mean()
-        value_loss = torch.cat(value_terms).mean()
-        entropy_mean = torch.cat(entropies).mean()
-        loss = cfg.value_loss_coef * value_loss
-        if train_policy:
-            loss = loss + cfg.policy_loss_coef * policy_loss - cfg.entropy_coef * entropy_mean
-        grad_norm = self.apply_gradients(loss)
-        return {"losses/policy_loss": policy_loss.item(), "losses/value_loss": value_loss.item(),
-                "losses/entropy": entropy_mean.item(), "losses/grad_norm": grad_norm}
+        loss, stats = self.combine_losses(policy_terms, value_terms, entropies, train_policy)
+        stats["losses/grad_norm"] = self.apply_gradients(loss)
+        return stats

@@ -99,14 +99,8 @@ class PPOTrainer(OnPolicyTrainer):
             value_terms.append(value_error(values, samples.old_values[idx], samples.returns[idx], cfg.clip_range_vf))
             entropies.append(entropy)
             log_ratios.append(log_probs.detach() - old_log_probs)
-        policy_loss = torch.cat(policy_terms).mean()
-        value_loss = torch.cat(value_terms).mean()
-        entropy_mean = torch.cat(entropies).mean()
-        loss = cfg.value_loss_coef * value_loss
-        if train_policy:
-            loss = loss + cfg.policy_loss_coef * policy_loss - cfg.entropy_coef * entropy_mean
+        loss, stats = self.combine_losses(policy_terms, value_terms, entropies, train_policy)
         log_ratio = torch.cat(log_ratios)
-        stats = {"losses/policy_loss": policy_loss.item(), "losses/value_loss": value_loss.item(),
-                 "losses/entropy": entropy_mean.item(), "losses/approx_kl": approx_kl(log_ratio).item(),
-                 "losses/clip_fraction": ((log_ratio.exp() - 1.0).abs() > cfg.clip_range).float().mean().item()}
+        stats["losses/approx_kl"] = approx_kl(log_ratio).item()
+        stats["losses/clip_fraction"] = ((log_ratio.exp() - 1.0).abs() > cfg.clip_range).float().mean().item()
         return stats, loss

@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from maze_cli.envs.log_stats import EpisodeStats
+from maze_cli.envs.log_stats import EpisodeTracker
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.policy import TorchPolicy
 from maze_cli.train.returns import compute_gae
@@ -84,13 +84,11 @@ class RolloutCollector:
         self.n_steps = n_steps
         self.n_envs = vector_env.num_envs
         self.converter = policy.converters[0]
-        self.episode_stats = EpisodeStats()
+        self.episodes = EpisodeTracker(self.n_envs)
         self.env_steps = 0
         obs, _ = vector_env.reset(seed=seed)
         self._obs = self.converter(obs)
         self._prev_ended = np.zeros(self.n_envs, dtype=bool)
-        self._episode_return = np.zeros(self.n_envs)
-        self._episode_length = np.zeros(self.n_envs, dtype=np.int64)
         self._storage: Optional[RolloutBatch] = None
         self._np: Dict[str, np.ndarray] = {}
 
@@ -128,25 +126,15 @@ class RolloutCollector:
             np.logical_and(terminated, valid, out=arrays["terminated"][t])
             arrays["episode_end"][t] = ended
             arrays["valid"][t] = valid
-            self._track_episodes(rewards, valid, ended)
+            self.episodes.record(rewards * valid, valid, ended)
             self._prev_ended = ended
             self._obs = self.converter(next_obs)
         store.values[self.n_steps] = self.critic.predict_value(self._obs)
         self.env_steps += self.n_steps * self.n_envs
         return store
 
-    def _track_episodes(self, rewards: np.ndarray, valid: np.ndarray, ended: np.ndarray) -> None:
-        self._episode_return += rewards * valid
-        self._episode_length += valid
-        if ended.any():
-            self.episode_stats.add_episodes(self._episode_return[ended], self._episode_length[ended])
-            self._episode_return[ended] = 0.0
-            self._episode_length[ended] = 0
-
     def pop_episode_stats(self) -> Dict[str, float]:
-        stats = self.episode_stats.reduce("train")
-        self.episode_stats.clear()
-        return stats
+        return self.episodes.pop("train")
 
     def close(self) -> None:
         self.vector_env.close()

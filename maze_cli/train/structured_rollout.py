@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from maze_cli.envs.log_stats import EpisodeStats
+from maze_cli.envs.log_stats import EpisodeTracker
 from maze_cli.envs.maze_env import ActorID
 from maze_cli.envs.structured_vector import Observation, StructuredStep, StructuredVectorEnv
 from maze_cli.envs.vector import EnvError
@@ -130,10 +130,8 @@ class StructuredRolloutCollector:
         self.actor_ids = actor_list(agent_counts_dict)
         self._actor_index = {actor: index for index, actor in enumerate(self.actor_ids)}
         self.memory = FlatStepMemory(critic.stacking, self.n_envs) if critic.stacking is not None else None
-        self.episode_stats = EpisodeStats()
+        self.episodes = EpisodeTracker(self.n_envs)
         self.env_steps = 0
-        self._episode_return = np.zeros(self.n_envs)
-        self._episode_length = np.zeros(self.n_envs, dtype=np.int64)
         self._storage = self._allocate()
         self._obs, self._actors = vector_env.reset(seed=seed)
 
@@ -236,23 +234,13 @@ class StructuredRolloutCollector:
                                                           truncated)
         if self.memory is not None:
             self.memory.forget(np.flatnonzero(ended))
-        self._track_episodes(result.rewards, result.flat_step_done, ended)
+        # episode statistics count flat steps; every sub-step's reward adds to the episode's return
+        self.episodes.record(result.rewards, result.flat_step_done, ended)
         self.env_steps += int(result.flat_step_done.sum())
         self._obs, self._actors = result.observations, result.actor_ids
 
-    def _track_episodes(self, rewards: np.ndarray, flat_step_done: np.ndarray, ended: np.ndarray) -> None:
-        """Episode statistics count flat steps; every sub-step's reward adds to the episode's return."""
-        self._episode_return += rewards
-        self._episode_length += flat_step_done
-        if ended.any():
-            self.episode_stats.add_episodes(self._episode_return[ended], self._episode_length[ended])
-            self._episode_return[ended] = 0.0
-            self._episode_length[ended] = 0
-
     def pop_episode_stats(self) -> Dict[str, float]:
-        stats = self.episode_stats.reduce("train")
-        self.episode_stats.clear()
-        return stats
+        return self.episodes.pop("train")
 
     def close(self) -> None:
         self.vector_env.close()

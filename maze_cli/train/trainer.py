@@ -5,7 +5,7 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Protocol, Union
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple, Union
 
 import numpy as np
 import torch
@@ -108,6 +108,22 @@ class OnPolicyTrainer(ABC):
         critic_obs = obs if samples.critic_observations is None else select(samples.critic_observations)
         return (dist.log_prob(select(samples.actions)), dist.entropy(),
                 self.critic.predict_value(critic_obs, samples.actor_id[0]))
+
+    def combine_losses(self, policy_terms: List[torch.Tensor], value_terms: List[torch.Tensor],
+                       entropies: List[torch.Tensor], train_policy: bool) -> Tuple[torch.Tensor, Dict[str, float]]:
+        """The weighted loss from per-sample terms of all actors, and its ``losses/...`` statistics.
+
+        Policy and entropy terms are left out while the critic burns in (``train_policy`` false).
+        """
+        cfg = self.config
+        policy_loss = torch.cat(policy_terms).mean()
+        value_loss = torch.cat(value_terms).mean()
+        entropy = torch.cat(entropies).mean()
+        loss = cfg.value_loss_coef * value_loss
+        if train_policy:
+            loss = loss + cfg.policy_loss_coef * policy_loss - cfg.entropy_coef * entropy
+        return loss, {"losses/policy_loss": policy_loss.item(), "losses/value_loss": value_loss.item(),
+                      "losses/entropy": entropy.item()}
 
     def apply_gradients(self, loss: torch.Tensor) -> float:
         """Backward, optional global-norm clipping, optimizer step; returns the gradient norm.
