@@ -1,6 +1,7 @@
 """``maze-run -cn rollout input_dir=<run>``: the run's best policy on fresh episodes, optionally recorded."""
 from __future__ import annotations
 
+import inspect
 import logging
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -10,6 +11,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from maze_cli.build import build
+from maze_cli.config_validation import target_of
 from maze_cli.envs.log_stats import LogStatsWrapper
 from maze_cli.run import CONFIG_FILE
 from maze_cli.train.checkpoint import CheckpointError, load_checkpoint, load_state_strict
@@ -59,6 +61,15 @@ def save_gif(frames: List[np.ndarray], path: Path, fps: int = 30) -> None:
     images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
 
 
+def accepts(node: DictConfig, argument: str) -> bool:
+    """Whether the env config's target takes ``argument`` (by name or through ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(target_of(node, "env")).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == argument or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
 def load_run_config(input_dir: Optional[str]) -> DictConfig:
     if not input_dir:
         raise CheckpointError("input_dir is required: the directory of a finished run (it holds config.yaml)")
@@ -73,7 +84,7 @@ def rollout(cfg: DictConfig, output_dir: Path) -> Dict[str, float]:
     train_cfg = load_run_config(cfg.input_dir)
     with open_dict(train_cfg):
         train_cfg.input_dir = None
-        if cfg.render and "render_mode" not in train_cfg.env:
+        if cfg.render and "render_mode" not in train_cfg.env and accepts(train_cfg.env, "render_mode"):
             train_cfg.env.render_mode = "rgb_array"
     state = load_checkpoint(Path(cfg.input_dir) / BEST_CHECKPOINT)
     components = build(train_cfg)

@@ -74,4 +74,35 @@ def unsupported_observation_env():
     return GymMazeEnv(TextObs())
 
 
-__all__ = ["FailingCartPole", "failing_cartpole", "slow_cartpole", "unsupported_observation_env"]
+
+
+class PaintedCartPole(GymMazeEnv):
+    """CartPole whose ``rgb_array`` frames are drawn with numpy (no pygame needed): the cart's position
+    sets the column of a white bar, so frames differ from step to step."""
+
+    def __init__(self, render_mode=None):
+        super().__init__("CartPole-v1")
+        self.render_mode = render_mode
+        self._x = 0.0
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        self._x = float(obs["observation"][0])
+        return obs, reward, terminated, truncated, info
+
+    def render(self):
+        if self.render_mode != "rgb_array":
+            return None
+        import numpy as np
+        frame = np.zeros((24, 48, 3), dtype=np.uint8)
+        column = int(np.clip((self._x + 2.4) / 4.8 * 47, 0, 47))
+        frame[:, column] = 255
+        return frame
+
+
+def painted_cartpole(render_mode=None) -> PaintedCartPole:
+    return PaintedCartPole(render_mode)
+
+
+__all__ = ["FailingCartPole", "PaintedCartPole", "failing_cartpole", "painted_cartpole", "slow_cartpole",
+           "unsupported_observation_env"]

@@ -129,3 +129,26 @@ def test_help_lists_groups_and_presets(run_root):
     assert result.returncode == 0
     for group, preset in _presets():
         assert f"  {group}:" in result.stdout and f"    {preset} " in result.stdout
+
+
+def test_rollout_render_records_a_gif(run_root):
+    env_args = ["env._target_=faulty_envs.painted_cartpole", "~env.name"]
+    paths = {"PYTHONPATH": f"{REPO}:{REPO / 'tests'}"}
+    assert maze_run(env_args + SHORT, cwd=run_root, env=paths).returncode == 0
+    run = only_run_dir(run_root)
+    result = maze_run(["-cn", "rollout", f"input_dir={run}", "n_episodes=2", "render=true"], cwd=run_root, env=paths)
+    assert result.returncode == 0, result.stderr
+    gif = next(run_root.glob("outputs/rollout/*/rollout.gif"))
+    from PIL import Image
+    with Image.open(gif) as image:
+        assert image.size == (48, 24) and image.n_frames > 2
+
+
+def test_rollout_render_of_an_env_that_cannot_render_says_why(run_root):
+    env_args = ["env._target_=faulty_envs.slow_cartpole", "~env.name", "+env.sleep=0"]
+    paths = {"PYTHONPATH": f"{REPO}:{REPO / 'tests'}"}
+    assert maze_run(env_args + SHORT, cwd=run_root, env=paths).returncode == 0
+    run = only_run_dir(run_root)
+    result = maze_run(["-cn", "rollout", f"input_dir={run}", "render=true"], cwd=run_root, env=paths)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "cannot render" in result.stderr or "expected an RGB array" in result.stderr, result.stderr
