@@ -17,3 +17,24 @@ def test_same_seed_same_weights_different_seed_different_weights(run_root):
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert any(not torch.equal(a[k], c[k]) for k in a)
+
+
+def test_a_second_train_call_continues_from_the_last_weights_not_the_selected_best(run_root):
+    from maze_cli.train.checkpoint import load_checkpoint
+
+    rc = RunContext(env="cartpole", overrides={**SHORT, "algorithm.n_epochs": 3}, seed=4)
+    rc.train()
+    last = load_checkpoint(rc.run_dir / "checkpoints" / "last.pt")["policy"]
+    best = load_checkpoint(rc.run_dir / "checkpoints" / "best.pt")["policy"]
+    assert not all(torch.equal(v, best[k]) for k, v in last.items()), "this seed's best epoch is not its last"
+    assert all(torch.equal(v, rc.policy.state_dict()[k]) for k, v in best.items()), "rc.policy is the best model"
+    trainer, original, seen = rc._trainer, rc._trainer.make_collector, []
+
+    def make_collector_after_checking(first_epoch):
+        # called at the start of the next train(), once the weights to continue from are in place
+        seen.append(all(torch.equal(v, rc.policy.state_dict()[k]) for k, v in last.items()))
+        return original(first_epoch)
+
+    trainer.make_collector = make_collector_after_checking
+    rc.train(n_epochs=1)
+    assert seen == [True], "training resumes from the last weights (the optimizer state belongs to them)"

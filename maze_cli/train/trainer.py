@@ -90,6 +90,7 @@ class OnPolicyTrainer(ABC):
         self._planned_epochs = config.n_epochs
         self.model_selection = BestModelSelection(on_improvement=self._save_best)
         self._best_state: Optional[Dict[str, Any]] = None
+        self._continue_state: Optional[Dict[str, Any]] = None
         self.run_logger = RunLogger(run_dir)
         self.max_nonfinite_updates = max_nonfinite_updates
         self.nonfinite_in_a_row = 0
@@ -181,6 +182,9 @@ class OnPolicyTrainer(ABC):
         self.run_logger.n_epochs = target_epoch
         updates = n_epochs * self.config.epoch_length
         progress = tqdm(total=updates, desc="training", unit="update", disable=None, leave=False)
+        if self._continue_state is not None:
+            self._load_model_state(self._continue_state)
+            self._continue_state = None
         self.collector = self.make_collector(self.epoch)
         try:
             with StopRequest() as self._stop:
@@ -209,8 +213,9 @@ class OnPolicyTrainer(ABC):
             progress.close()
             self.run_logger.close()
         if self._best_state is not None:
-            self.policy.load_state_dict(self._best_state["policy"])
-            self.critic.load_state_dict(self._best_state["critic"])
+            # Hand out the selected model, but continue a later train() call from where this one stopped.
+            self._continue_state = self._model_state()
+            self._load_model_state(self._best_state)
         return self.model_selection.best_return
 
     def _train_epoch(self, progress: tqdm) -> Dict[str, float]:
@@ -274,7 +279,14 @@ class OnPolicyTrainer(ABC):
         if self.run_dir is not None:
             save_checkpoint(self.run_dir / relative, self.state_dict())
 
+    def _model_state(self) -> Dict[str, Dict[str, torch.Tensor]]:
+        return {"policy": {k: v.clone() for k, v in self.policy.state_dict().items()},
+                "critic": {k: v.clone() for k, v in self.critic.state_dict().items()}}
+
+    def _load_model_state(self, state: Dict[str, Dict[str, torch.Tensor]]) -> None:
+        self.policy.load_state_dict(state["policy"])
+        self.critic.load_state_dict(state["critic"])
+
     def _save_best(self, best_return: float) -> None:
-        self._best_state = {"policy": {k: v.clone() for k, v in self.policy.state_dict().items()},
-                            "critic": {k: v.clone() for k, v in self.critic.state_dict().items()}}
+        self._best_state = self._model_state()
         self._save(BEST_CHECKPOINT)
