@@ -7,7 +7,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Type
 
 import numpy as np
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from maze_cli.config_validation import instantiate_node, target_of, validated_dataclass
 from maze_cli.envs.log_stats import LogStatsWrapper
@@ -73,9 +73,7 @@ class Components:
             evaluator = self.make_evaluator(self.algorithm.eval_repeats, self.algorithm.deterministic_eval)
         trainer_cls = TRAINERS[type(self.algorithm)]
         return trainer_cls(self.algorithm, self.policy, self.critic, make_collector, evaluator, run_dir,
-                           normalization_stats=self.probe_env.get_normalization_statistics,
                            max_nonfinite_updates=int(self.cfg.max_nonfinite_updates))
-
 
     def make_evaluator(self, n_episodes: int, deterministic: bool) -> RolloutEvaluator:
         """Batched over ``n_episodes`` envs for single-actor envs; episode by episode on one env otherwise."""
@@ -168,7 +166,3 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
         raise ConfigError(str(err)) from None
     return Components(cfg=cfg, env_factory=env_factory, probe_env=probe_env, algorithm=algo,
                       policy=policy_obj, critic=critic_obj, runner=runner)
-
-
-def config_to_yaml(cfg: DictConfig) -> str:
-    return OmegaConf.to_yaml(cfg, resolve=True)

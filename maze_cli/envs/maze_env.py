@@ -48,10 +48,6 @@ class MazeEnv(gym.Env):
     def action_space(self) -> gym.spaces.Dict:  # type: ignore[override]
         return self.action_spaces_dict[self.actor_id()[0]]
 
-    def get_normalization_statistics(self) -> Dict[str, Any] | None:
-        """Statistics a normalising wrapper wants saved with checkpoints (None for plain envs)."""
-        return None
-
 
 def check_sub_steps(given: Mapping[int, Any], expected: Mapping[int, Any], what: str,
                     expected_what: str = "the env") -> None:

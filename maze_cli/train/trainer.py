@@ -65,14 +65,13 @@ class OnPolicyTrainer(ABC):
         (so env workers live only while training), closed at its end.
     :param evaluator: evaluation per epoch feeding model selection (None: select on train return).
     :param run_dir: where checkpoints and stats go (None: nothing is written).
-    :param normalization_stats: ``() -> statistics`` saved with every checkpoint (env normalisation).
     :param max_nonfinite_updates: stop after this many updates in a row with a non-finite loss or
         gradient (each of them is skipped, not applied).
     """
 
     def __init__(self, config: A2CAlgorithmConfig, policy: TorchPolicy, critic: TorchStateCritic,
                  make_collector: Callable[[int], Collector], evaluator: Optional[RolloutEvaluator] = None,
-                 run_dir: Optional[Path] = None, normalization_stats: Optional[Any] = None,
+                 run_dir: Optional[Path] = None,
                  max_nonfinite_updates: int = 10):
         self.config = config
         self.policy = policy
@@ -81,7 +80,6 @@ class OnPolicyTrainer(ABC):
         self.collector: Optional[Collector] = None
         self.evaluator = evaluator
         self.run_dir = run_dir
-        self.normalization_stats = normalization_stats
         # fused: one kernel for all parameters instead of a Python loop of small ops per tensor.
         self.optimizer = torch.optim.Adam(list(policy.parameters()) + list(critic.parameters()), lr=config.lr,
                                           fused=True)
@@ -263,7 +261,9 @@ class OnPolicyTrainer(ABC):
             "env_steps": self.env_steps,
             "best_return": self.model_selection.best_return,
             "epochs_without_improvement": self.model_selection.epochs_without_improvement,
-            "normalization": self.normalization_stats() if callable(self.normalization_stats) else None,
+            # also inside the policy and critic state; here on its own for readers of the checkpoint
+            "normalization": None if self.policy.observation_normalizer is None
+            else self.policy.observation_normalizer.state_dict(),
         }
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
