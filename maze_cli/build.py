@@ -18,6 +18,7 @@ from maze_cli.models.normalization import ObservationNormalization, ObservationN
 from maze_cli.models.policy import TorchPolicy
 from maze_cli.runners.local import Runner
 from maze_cli.train.a2c import A2CTrainer
+from maze_cli.train.callbacks import build_callbacks
 from maze_cli.train.config import POSITIVE_INT, A2CAlgorithmConfig, ConfigError, PPOAlgorithmConfig, check
 from maze_cli.train.evaluator import RolloutEvaluator
 from maze_cli.train.ppo import PPOTrainer
@@ -73,7 +74,8 @@ class Components:
             evaluator = self.make_evaluator(self.algorithm.eval_repeats, self.algorithm.deterministic_eval)
         trainer_cls = TRAINERS[type(self.algorithm)]
         return trainer_cls(self.algorithm, self.policy, self.critic, make_collector, evaluator, run_dir,
-                           max_nonfinite_updates=int(self.cfg.max_nonfinite_updates))
+                           max_nonfinite_updates=int(self.cfg.max_nonfinite_updates),
+                           callbacks=build_callbacks(self.cfg.get("callbacks")))
 
     def make_evaluator(self, n_episodes: int, deterministic: bool) -> RolloutEvaluator:
         """Batched over ``n_episodes`` envs for single-actor envs; episode by episode on one env otherwise."""

@@ -54,7 +54,7 @@ class RolloutBatch:
         """``(observations, mask of the valid steps)``, for normalisation statistics."""
         return [(self.observations, self.valid)]
 
-    def training_samples(self, gamma: float, gae_lambda: float) -> List[TrainingSamples]:
+    def training_samples(self, gamma: float, gae_lambda: float, normalize: bool = True) -> List[TrainingSamples]:
         """GAE over the whole rollout, then the valid steps (advantages normalised over them) of actor ``(0, 0)``."""
         advantages, returns = compute_gae(self.rewards, self.values, self.terminated, self.episode_end,
                                           gamma, gae_lambda)
@@ -63,7 +63,7 @@ class RolloutBatch:
             actor_id=(0, 0), observations={key: value[mask] for key, value in self.observations.items()},
             actions={key: value[mask] for key, value in self.actions.items()},
             old_log_probs=self.log_probs[mask], old_values=self.values[:-1][mask],
-            advantages=normalize_advantages(advantages[mask]), returns=returns[mask])]
+            advantages=normalize_advantages(advantages[mask]) if normalize else advantages[mask], returns=returns[mask])]
 
 
 class RolloutCollector:

@@ -25,6 +25,14 @@ class TrainingSamples(NamedTuple):
     critic_observations: Optional[Dict[str, torch.Tensor]] = None
 
 
+def actor_samples(batch, gamma: float, gae_lambda: float, normalize: bool = True) -> "list[TrainingSamples]":
+    """GAE(lambda) advantages and returns of a rollout, split into one :class:`TrainingSamples` per actor.
+
+    ``normalize`` standardises each actor's advantages (zero mean, unit variance).
+    """
+    return batch.training_samples(gamma, gae_lambda, normalize)
+
+
 def normalize_advantages(advantages: torch.Tensor) -> torch.Tensor:
     """Zero mean, unit variance (left as is for fewer than two samples)."""
     if advantages.numel() < 2:

@@ -84,7 +84,7 @@ class StructuredRolloutBatch:
             groups.append((observations, torch.isin(self.actors, indices)))
         return groups
 
-    def training_samples(self, gamma: float, gae_lambda: float) -> List[TrainingSamples]:
+    def training_samples(self, gamma: float, gae_lambda: float, normalize: bool = True) -> List[TrainingSamples]:
         """Per-actor GAE, then one :class:`TrainingSamples` per actor that decided in this rollout.
 
         Advantages are normalised per actor, as each actor's are estimates of a different return.
@@ -103,7 +103,7 @@ class StructuredRolloutBatch:
                 observations={key: value[mask] for key, value in self.observations[step].items()},
                 actions={key: value[mask] for key, value in self.actions[step].items()},
                 old_log_probs=self.log_probs[mask], old_values=self.values[mask],
-                advantages=normalize_advantages(advantages[mask]), returns=returns[mask],
+                advantages=normalize_advantages(advantages[mask]) if normalize else advantages[mask], returns=returns[mask],
                 critic_observations=None if self.critic_observations is None
                 else {key: value[mask] for key, value in self.critic_observations.items()}))
         return samples

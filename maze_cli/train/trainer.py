@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.policy import TorchPolicy
+from maze_cli.train.callbacks import call_hook
 from maze_cli.train.checkpoint import load_state_strict, save_checkpoint
 from maze_cli.train.config import A2CAlgorithmConfig
 from maze_cli.train.evaluator import BestModelSelection, RolloutEvaluator
@@ -72,7 +73,7 @@ class OnPolicyTrainer(ABC):
     def __init__(self, config: A2CAlgorithmConfig, policy: TorchPolicy, critic: TorchStateCritic,
                  make_collector: Callable[[int], Collector], evaluator: Optional[RolloutEvaluator] = None,
                  run_dir: Optional[Path] = None,
-                 max_nonfinite_updates: int = 10):
+                 max_nonfinite_updates: int = 10, callbacks: Optional[List[Any]] = None):
         self.config = config
         self.policy = policy
         self.critic = critic
@@ -93,6 +94,12 @@ class OnPolicyTrainer(ABC):
         self.max_nonfinite_updates = max_nonfinite_updates
         self.nonfinite_in_a_row = 0
         self._stop: Optional[StopRequest] = None
+        self.callbacks: List[Any] = list(callbacks or [])
+        self._stop_reason: Optional[str] = None
+
+    def request_stop(self, reason: str) -> None:
+        """Ends training after the current epoch (called by callbacks such as stop rules)."""
+        self._stop_reason = reason
 
     @abstractmethod
     def update(self, batch: Batch, train_policy: bool) -> Dict[str, float]:
@@ -184,10 +191,13 @@ class OnPolicyTrainer(ABC):
             self._load_model_state(self._continue_state)
             self._continue_state = None
         self.collector = self.make_collector(self.epoch)
+        self._stop_reason = None
+        call_hook(self.callbacks, "on_train_start", self)
         try:
             with StopRequest() as self._stop:
                 while self.epoch < target_epoch:
                     stats = self._train_epoch(progress)
+                    call_hook(self.callbacks, "on_epoch_end", self, stats)
                     self.run_logger.log_epoch(stats)
                     self._save(LAST_CHECKPOINT)
                     self._stop.check()
@@ -199,6 +209,9 @@ class OnPolicyTrainer(ABC):
                         logger.info(f"stop: return {self.model_selection.best_return:.2f} reached "
                                     f"stop_at_return={self.config.stop_at_return}")
                         break
+                    if self._stop_reason is not None:
+                        logger.info(f"stop: {self._stop_reason}")
+                        break
         except TrainingInterrupted as interrupt:
             self._save(LAST_CHECKPOINT)
             logger.warning(f"{interrupt}: saved the model after {self.epoch} complete epochs"
@@ -206,6 +219,7 @@ class OnPolicyTrainer(ABC):
                               if self.run_dir is not None else ""))
             raise
         finally:
+            call_hook(self.callbacks, "on_train_end", self)
             self.collector.close()
             self.collector = None
             progress.close()
