@@ -39,6 +39,9 @@ class ObservationStacker:
         self.shapes: Dict[str, Tuple[int, ...]] = {
             stacked_key(step, key): shape for step in self.steps for key, shape in self.converters[step].shapes.items()}
         self.shapes[SUBSTEP_KEY] = (len(self.steps),)
+        self.key_spaces: Dict[str, gym.Space] = {
+            stacked_key(step, key): space for step in self.steps for key, space in self.spaces[step].spaces.items()}
+        self.key_spaces[SUBSTEP_KEY] = gym.spaces.Box(0.0, 1.0, (len(self.steps),), dtype=np.float32)
 
     def stack(self, step: int, latest: Mapping[int, Mapping[str, torch.Tensor]]) -> TensorDict:
         """The input for valuing decisions of sub-step ``step``.
