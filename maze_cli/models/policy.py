@@ -13,6 +13,7 @@ from maze_cli.envs.maze_env import ActorID, check_sub_steps
 from maze_cli.models.masks import MaskKeys, check_configured_heads, resolve_mask_keys
 from maze_cli.models.networks import is_config, optional_list, resolve_networks
 from maze_cli.models.observations import ObservationConverter
+from maze_cli.models.perception import is_mask_key
 
 DEFAULT_POLICY_NET = {"_target_": "maze_cli.models.DefaultPolicyNet", "hidden_units": [64, 64],
                       "activation": "torch.nn.Tanh"}
@@ -31,10 +32,19 @@ def _step_of(network_key: str) -> int:
     return int(network_key.split("_")[0])
 
 
-def sample_batch(space: gym.spaces.Dict, converter: ObservationConverter, n: int = 2) -> Dict[str, torch.Tensor]:
-    """A small batch of random observations, used to check networks at build time."""
+def sample_batch(space: gym.spaces.Dict, converter: ObservationConverter, n: int = 2,
+                 mask_keys: Iterable[str] = ()) -> Dict[str, torch.Tensor]:
+    """A small batch of random observations, used to check networks at build time.
+
+    Action masks (``mask_keys`` and keys named like masks) allow every action: a random mask may allow none.
+    """
+    masks = set(mask_keys)
     samples = [space.sample() for _ in range(n)]
-    return converter({key: np.stack([s[key] for s in samples]) for key in space.spaces})
+    batch = {key: np.stack([s[key] for s in samples]) for key in converter.spaces}
+    for key in batch:
+        if key in masks or is_mask_key(key):
+            batch[key] = np.ones_like(batch[key])
+    return converter(batch)
 
 
 class TorchPolicy(nn.Module):
@@ -194,8 +204,8 @@ class ProbabilisticPolicyComposer:
         nets = resolve_networks(networks, keys, DEFAULT_POLICY_NET, kwargs_for, "policy")
         for key, net in nets.items():
             step = _step_of(key)
-            _check_policy_output(net, key, sample_batch(self.observation_spaces_dict[step], converters[step]),
-                                 mappers[step].logits_shapes)
+            obs = sample_batch(self.observation_spaces_dict[step], converters[step], mask_keys=mask_keys[step].values())
+            _check_policy_output(net, key, obs, mappers[step].logits_shapes)
         self._policy = TorchPolicy(nets, mappers, self.observation_spaces_dict, separate, mask_keys)
 
     @property
