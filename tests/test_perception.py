@@ -68,7 +68,7 @@ def test_uint8_images_are_scaled_to_unit_range_inside_the_encoder():
 
 def test_conv_stack_too_large_for_the_image_names_key_and_settings():
     with pytest.raises(ValueError, match=r"image encoder for 'small'.*kernel_sizes"):
-        ImageEncoder("small", gym.spaces.Box(0, 255, (7, 7, 3), dtype=np.uint8))
+        ImageEncoder("small", gym.spaces.Box(0, 255, (7, 7, 3), dtype=np.uint8), kernel_sizes=[8, 4, 3])
 
 
 @pytest.mark.parametrize("space", [gym.spaces.Text(5), gym.spaces.Sequence(gym.spaces.Discrete(2)),
@@ -97,3 +97,11 @@ def test_nets_built_from_shapes_alone_read_flat_floats():
     net = DefaultPolicyNet({"a": (3,), "b": (2, 2)}, {"action": (4,)})
     out = net({"a": torch.zeros(5, 3), "b": torch.zeros(5, 2, 2)})
     assert out["action"].shape == (5, 4)
+
+
+def test_default_conv_stack_depends_on_image_size():
+    atari = ImageEncoder("frames", gym.spaces.Box(0, 255, (4, 84, 84), dtype=np.uint8))
+    grid = ImageEncoder("grid", gym.spaces.Box(0, 255, (7, 7, 3), dtype=np.uint8))
+    assert [conv.kernel_size[0] for conv in atari.convs if isinstance(conv, torch.nn.Conv2d)] == [8, 4, 3]
+    assert [conv.kernel_size[0] for conv in grid.convs if isinstance(conv, torch.nn.Conv2d)] == [2, 2, 2]
+    assert atari.out_features == 512 and not atari.channels_last and grid.channels_last

@@ -1,4 +1,5 @@
 """Envs: the MazeEnv interface, gymnasium adapter, statistics wrapper and vector envs."""
+from maze_cli.envs.gym_families import atari_wrappers, make_atari_env, make_minigrid_env
 from maze_cli.envs.gym_maze_env import GymMazeEnv, make_gym_env
 from maze_cli.envs.log_stats import EpisodeStats, LogStatsWrapper
 from maze_cli.envs.maze_env import ActorID, MazeEnv
@@ -9,5 +10,5 @@ from maze_cli.envs.target_matching import TargetMatchingEnv
 from maze_cli.envs.vector import EnvError, EnvWorkerDied, make_vector_env
 
 __all__ = ["ActorID", "EnvError", "EnvWorkerDied", "EpisodeStats", "GymMazeEnv", "LogStatsWrapper",
-           "MazeEnv", "PackingEnv", "QuadrantEnv", "StructuredStep", "TargetMatchingEnv", "make_gym_env",
+           "MazeEnv", "PackingEnv", "QuadrantEnv", "StructuredStep", "TargetMatchingEnv", "atari_wrappers", "make_atari_env", "make_gym_env", "make_minigrid_env",
            "make_structured_vector_env", "make_vector_env"]

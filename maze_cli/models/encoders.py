@@ -49,15 +49,27 @@ def image_scale(space: gym.spaces.Box, setting: Optional[float]) -> float:
     return 1.0 / 255.0 if space.dtype == np.uint8 else 1.0
 
 
+NATURE_STACK = {"channels": (32, 64, 64), "kernel_sizes": (8, 4, 3), "strides": (4, 2, 1)}
+"""The default conv layers (Mnih et al. 2015) for images of at least :data:`NATURE_MIN_SIZE` pixels a side."""
+NATURE_MIN_SIZE = 36
+GRID_STACK = {"channels": (16, 32, 64), "kernel_sizes": (2, 2, 2), "strides": (1, 1, 1)}
+"""The default for smaller images (grid worlds such as MiniGrid's 7x7 view)."""
+
+
+def default_stack(height: int, width: int) -> dict:
+    """Conv layers for an image when none are configured: Nature-DQN, or the grid stack for small images."""
+    return dict(NATURE_STACK if min(height, width) >= NATURE_MIN_SIZE else GRID_STACK)
+
+
 class ImageEncoder(nn.Module):
-    """Convolutions, then one dense layer: a Nature-DQN-like stack by default.
+    """Convolutions, then one dense layer: a Nature-DQN-like stack by default (see :func:`default_stack`).
 
     Reads ``(batch, H, W, C)`` or ``(batch, C, H, W)`` in any dtype and converts to float on the
     batch (``uint8`` storage stays ``uint8`` until here), multiplied by ``scale``.
 
     :param key: observation key (for error messages).
     :param space: the image's Box space.
-    :param channels: output channels per conv layer.
+    :param channels: output channels per conv layer (``None``: :func:`default_stack`, as the two below).
     :param kernel_sizes: kernel size per conv layer.
     :param strides: stride per conv layer.
     :param padding: padding per conv layer (0 if omitted).
@@ -67,18 +79,23 @@ class ImageEncoder(nn.Module):
     :param scale: multiplies the input; ``None``: 1/255 for uint8, else 1.
     """
 
-    def __init__(self, key: str, space: gym.spaces.Box, channels: Sequence[int] = (32, 64, 64),
-                 kernel_sizes: Sequence[int] = (8, 4, 3), strides: Sequence[int] = (4, 2, 1),
+    def __init__(self, key: str, space: gym.spaces.Box, channels: Optional[Sequence[int]] = None,
+                 kernel_sizes: Optional[Sequence[int]] = None, strides: Optional[Sequence[int]] = None,
                  padding: Optional[Sequence[int]] = None, out_features: int = 512,
                  activation: Activation = "torch.nn.ReLU", channels_last: Optional[bool] = None,
                  scale: Optional[float] = None):
         super().__init__()
+        shape = tuple(int(d) for d in space.shape)
+        self.channels_last = globals()["channels_last"](shape, channels_last)
+        height, width = shape[:2] if self.channels_last else shape[1:]
+        stack = default_stack(height, width)
+        channels = stack["channels"] if channels is None else channels
+        kernel_sizes = stack["kernel_sizes"] if kernel_sizes is None else kernel_sizes
+        strides = stack["strides"] if strides is None else strides
         padding = list(padding) if padding is not None else [0] * len(channels)
         if not len(channels) == len(kernel_sizes) == len(strides) == len(padding):
             raise ValueError(f"image encoder for {key!r}: channels {list(channels)}, kernel_sizes {list(kernel_sizes)}, "
                              f"strides {list(strides)} and padding {padding} need one entry per conv layer")
-        shape = tuple(int(d) for d in space.shape)
-        self.channels_last = globals()["channels_last"](shape, channels_last)
         self.scale = image_scale(space, scale)
         in_channels = shape[-1] if self.channels_last else shape[0]
         act = activation_class(activation)
