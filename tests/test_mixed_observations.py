@@ -14,11 +14,13 @@ def _rows(run_dir):
         return list(csv.DictReader(f))
 
 
-def test_mixed_observation_dict_trains_through_the_cli(run_root):
+def test_mixed_observation_dict_trains_and_rolls_out_through_the_cli(run_root):
     result = maze_run(["+experiment=quadrant_ppo", "algorithm.n_epochs=1", "algorithm.epoch_length=2"], run_root)
     assert result.returncode == 0, result.stderr[-2000:]
-    rows = _rows(only_run_dir(run_root))
-    assert int(rows[-1]["time/env_steps"]) == 2 * 64 * 8
+    run = only_run_dir(run_root)
+    assert int(_rows(run)[-1]["time/env_steps"]) == 2 * 64 * 8
+    rollout = maze_run(["-cn", "rollout", f"input_dir={run}", "n_episodes=3"], run_root)
+    assert rollout.returncode == 0, rollout.stderr[-2000:]  # the env raises on a masked action
 
 
 @pytest.mark.learning
