@@ -10,7 +10,6 @@ import torch
 from omegaconf import DictConfig
 
 from maze_cli.config_validation import instantiate_node, target_of, validated_dataclass
-from maze_cli.envs.log_stats import LogStatsWrapper
 from maze_cli.envs.maze_env import MazeEnv, check_structure
 from maze_cli.envs.vector import make_vector_env
 from maze_cli.models.critic import TorchStateCritic
@@ -78,13 +77,10 @@ class Components:
                            callbacks=build_callbacks(self.cfg.get("callbacks")))
 
     def make_evaluator(self, n_episodes: int, deterministic: bool) -> RolloutEvaluator:
-        """Batched over ``n_episodes`` envs for single-actor envs; episode by episode on one env otherwise."""
-        seed = int(self.cfg.seed) + EVAL_SEED_OFFSET
-        if dict(self.probe_env.agent_counts_dict) == {0: 1}:
-            vector_env = make_vector_env(self.env_factory, n_episodes, "sequential", probe=self.probe_env)
-            return RolloutEvaluator(None, n_episodes, deterministic=deterministic, seed=seed, vector_env=vector_env)
-        return RolloutEvaluator(LogStatsWrapper.wrap(self.env_factory(), logging_prefix="eval"), n_episodes,
-                                deterministic=deterministic, seed=seed)
+        """Batched over ``n_episodes`` envs in this process, one episode each, for every kind of env."""
+        vector_env = make_vector_env(self.env_factory, n_episodes, "sequential", probe=self.probe_env)
+        return RolloutEvaluator(vector_env=vector_env, deterministic=deterministic,
+                                seed=int(self.cfg.seed) + EVAL_SEED_OFFSET)
 
 
 def seed_everything(seed: int) -> None:

@@ -24,7 +24,7 @@ from maze_cli.models.policy import TorchPolicy
 from maze_cli.runners.local import Runner
 from maze_cli.train.config import POSITIVE_INT, ConfigError, check
 from maze_cli.train.collectors import make_rollout_collector
-from maze_cli.train.rollout import RolloutBatch
+from maze_cli.train.batch import RolloutBatch
 from maze_cli.train.trainer import Collector
 
 logger = logging.getLogger("maze_cli")

@@ -18,18 +18,16 @@ from maze_cli.train.checkpoint import load_state_strict, save_checkpoint
 from maze_cli.train.config import A2CAlgorithmConfig
 from maze_cli.train.evaluator import BestModelSelection, RolloutEvaluator
 from maze_cli.train.interrupts import NonFiniteTrainingError, StopRequest, TrainingInterrupted
-from maze_cli.train.rollout import RolloutBatch
+from maze_cli.train.batch import RolloutBatch
 from maze_cli.train.run_logger import RunLogger
-from maze_cli.train.samples import TrainingSamples
-from maze_cli.train.structured_rollout import StructuredRolloutBatch
+from maze_cli.train.samples import TrainingSamples, actor_samples
 
 logger = logging.getLogger("maze_cli")
 
 BEST_CHECKPOINT = "checkpoints/best.pt"
 LAST_CHECKPOINT = "checkpoints/last.pt"
 
-Batch = Union[RolloutBatch, StructuredRolloutBatch]
-"""A rollout: of ordinary envs (time x env grid) or of structured envs (decisions of several actors)."""
+Batch = RolloutBatch
 
 
 def prepare_samples(batch: Batch, gamma: float, gae_lambda: float) -> List[TrainingSamples]:
@@ -38,7 +36,7 @@ def prepare_samples(batch: Batch, gamma: float, gae_lambda: float) -> List[Train
     Losses route each entry to its actor's own network; an ordinary env has the single actor
     ``(0, 0)``. Every batch type computes its own returns (see ``training_samples``).
     """
-    return batch.training_samples(gamma, gae_lambda)
+    return actor_samples(batch, gamma, gae_lambda)
 
 
 class Collector(Protocol):
