@@ -67,3 +67,22 @@ def test_one_actor_with_terminations_equals_ordinary_gae():
                                  terminated[:, env].tolist(), 0.95, 0.8)
         assert torch.allclose(adv[:, env], torch.tensor(expected), atol=1e-5)
     assert torch.allclose(ret, adv + values, atol=1e-6)
+
+
+def test_single_actor_fast_path_equals_the_per_actor_path_with_reset_steps():
+    """The per-actor bookkeeping with one actor used (of two) gives the single-actor estimate exactly,
+    including truncations, terminations and NEXT_STEP reset steps (invalid cells)."""
+    torch.manual_seed(1)
+    T, n = 9, 4
+    rewards, values, last, end_values = torch.randn(T, n), torch.randn(T, n), torch.randn(n), torch.randn(T, n)
+    ended = torch.rand(T, n) < 0.25
+    valid = torch.ones(T, n, dtype=torch.bool)
+    valid[1:][ended[:-1]] = False  # a reset step after every end but the last row's
+    ended &= valid
+    rewards = rewards * valid
+    actors = torch.zeros(T, n, dtype=torch.long)
+    one = compute_gae(actors, valid, rewards, values, last, ended, end_values, 1, 0.9, 0.7)
+    two = compute_gae(actors, valid, rewards, values, last, ended, end_values, 2, 0.9, 0.7)
+    assert not valid.all() and ended.any()
+    assert torch.allclose(one[0], two[0], atol=1e-6) and torch.allclose(one[1], two[1], atol=1e-6)
+    assert (one[0][~valid] == 0).all()

@@ -42,12 +42,56 @@ def compute_gae(actors: torch.Tensor, valid: torch.Tensor, rewards: torch.Tensor
     """
     # numpy: on these small per-step arrays its indexing costs a fraction of torch's per-op overhead
     def array(tensor: torch.Tensor, dtype: Any = None) -> np.ndarray:
-        return tensor.detach().cpu().numpy().astype(dtype or tensor.detach().cpu().numpy().dtype, copy=False)
+        values = tensor.detach().cpu().numpy()
+        return values if dtype is None else values.astype(dtype, copy=False)
     actor, is_valid, ended = array(actors), array(valid, bool), array(episode_end, bool)
     reward, value, end_value = array(rewards, np.float64), array(values, np.float64), array(end_values, np.float64)
+    if n_actors == 1:
+        advantages = _single_actor_gae(is_valid, reward, value, array(last_values, np.float64), ended, end_value,
+                                       gamma, gae_lambda)
+    else:
+        advantages = _per_actor_gae(actor, is_valid, reward, value, array(last_values, np.float64), ended,
+                                    end_value, n_actors, gamma, gae_lambda)
+    advantages_t = torch.from_numpy(advantages).to(device=values.device, dtype=values.dtype)
+    return advantages_t, advantages_t + values
+
+
+def normalize_advantages(advantages: torch.Tensor) -> torch.Tensor:
+    """Zero mean, unit variance (left as is for fewer than two samples)."""
+    if advantages.numel() < 2:
+        return advantages
+    return (advantages - advantages.mean()) / (advantages.std(unbiased=False) + 1e-8)
+
+
+def _single_actor_gae(valid: np.ndarray, reward: np.ndarray, value: np.ndarray, last_value: np.ndarray,
+                      ended: np.ndarray, end_value: np.ndarray, gamma: float, gae_lambda: float) -> np.ndarray:
+    """:func:`compute_gae` for one actor: every valid cell is a decision of it (no bookkeeping per actor)."""
+    n_steps = reward.shape[0]
+    next_value, next_advantage = last_value.copy(), np.zeros_like(last_value)
+    advantages = np.zeros_like(reward)
+    for t in range(n_steps - 1, -1, -1):
+        done = ended[t]
+        if done.any():
+            next_value = np.where(done, end_value[t], next_value)
+            next_advantage = np.where(done, 0.0, next_advantage)
+        advantage = reward[t] + gamma * next_value - value[t] + gamma * gae_lambda * next_advantage
+        decided = valid[t]
+        if decided.all():
+            advantages[t], next_value, next_advantage = advantage, value[t], advantage
+        else:  # reset steps carry no decision: the chain passes through them unchanged
+            advantages[t] = np.where(decided, advantage, 0.0)
+            next_value = np.where(decided, value[t], next_value)
+            next_advantage = np.where(decided, advantage, next_advantage)
+    return advantages
+
+
+def _per_actor_gae(actor: np.ndarray, valid: np.ndarray, reward: np.ndarray, value: np.ndarray,
+                   last_value: np.ndarray, ended: np.ndarray, end_value: np.ndarray, n_actors: int, gamma: float,
+                   gae_lambda: float) -> np.ndarray:
+    """:func:`compute_gae` for several actors: a running value, advantage and reward per actor and env."""
     n_steps, n_envs = reward.shape
     envs = np.arange(n_envs)
-    next_value = np.tile(array(last_values, np.float64), (n_actors, 1))
+    next_value = np.tile(last_value, (n_actors, 1))
     next_advantage = np.zeros((n_actors, n_envs))
     pending_reward = np.zeros((n_actors, n_envs))
     advantages = np.zeros((n_steps, n_envs))
@@ -61,18 +105,10 @@ def compute_gae(actors: torch.Tensor, valid: torch.Tensor, rewards: torch.Tensor
         a = actor[t]
         advantage = (pending_reward[a, envs] + gamma * next_value[a, envs] - value[t]
                      + gamma * gae_lambda * next_advantage[a, envs])
-        decided = is_valid[t]
+        decided = valid[t]
         advantages[t] = np.where(decided, advantage, 0.0)
         a, cols = a[decided], envs[decided]
         next_value[a, cols] = value[t, decided]
         next_advantage[a, cols] = advantage[decided]
         pending_reward[a, cols] = 0.0
-    advantages_t = torch.from_numpy(advantages).to(device=values.device, dtype=values.dtype)
-    return advantages_t, advantages_t + values
-
-
-def normalize_advantages(advantages: torch.Tensor) -> torch.Tensor:
-    """Zero mean, unit variance (left as is for fewer than two samples)."""
-    if advantages.numel() < 2:
-        return advantages
-    return (advantages - advantages.mean()) / (advantages.std(unbiased=False) + 1e-8)
+    return advantages

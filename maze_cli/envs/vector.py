@@ -193,12 +193,13 @@ class NativeVectorEnv:
         self.action_spaces_dict = {0: gym.spaces.Dict({ACTION_KEY: env.single_action_space})}
         self._ended = np.zeros(self.num_envs, dtype=bool)
         self._actors = np.zeros(self.num_envs, dtype=np.int64)
+        self._flat_step_done = np.ones(self.num_envs, dtype=bool)
 
     def _result(self, obs, rewards, terminated, truncated) -> VectorStep:
         valid = ~self._ended
         self._ended = (terminated | truncated) & valid
-        return VectorStep({0: {OBS_KEY: obs}}, self._actors, np.asarray(rewards, dtype=np.float32), terminated,
-                          truncated, np.ones(self.num_envs, dtype=bool), valid)
+        return VectorStep({0: {OBS_KEY: obs}}, self._actors, rewards, terminated, truncated, self._flat_step_done,
+                          valid)
 
     def reset(self, seed: Optional[int] = None) -> VectorStep:
         obs, _ = self.env.reset(seed=seed)
