@@ -16,7 +16,6 @@ Two contracts keep networks, storage and envs apart:
 """
 from __future__ import annotations
 
-import importlib
 import math
 from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Union
@@ -26,22 +25,13 @@ import numpy as np
 import torch
 from torch import distributions as td
 
+from maze_cli.core.imports import import_dotted
+
 # Building distribution objects in the acting loop is hot: argument validation costs more
 # than the sampling itself and the network outputs are finite by construction.
 td.Distribution.set_default_validate_args(False)
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
-
-
-def import_dotted(path: str) -> Any:
-    """``"package.module.Name"`` -> the object; the error names the path and what failed."""
-    if not isinstance(path, str) or "." not in path:
-        raise ValueError(f"expected a dotted path like 'package.module.Name', got {path!r}")
-    module_name, _, attr = path.rpartition(".")
-    try:
-        return getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as err:
-        raise ValueError(f"cannot import {path!r}: {err}") from None
 
 
 class ProbabilityDistribution(ABC):
@@ -401,5 +391,4 @@ __all__: List[str] = [
     "ProbabilityDistribution", "CategoricalProbabilityDistribution", "MultiCategoricalProbabilityDistribution",
     "BernoulliProbabilityDistribution", "DiagonalGaussianProbabilityDistribution",
     "SquashedGaussianProbabilityDistribution", "DictProbabilityDistribution", "DistributionMapper",
-    "import_dotted",
 ]

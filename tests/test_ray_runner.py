@@ -95,9 +95,9 @@ def test_killed_worker_process_is_restarted_and_the_run_completes(ray_session, r
     killed = []
 
     def kill_worker_after_first_epoch():
-        while rc._trainer is None or rc._trainer.collector is None or rc._trainer.epoch < 1:
+        while rc.trainer is None or rc.trainer.collector is None or rc.trainer.epoch < 1:
             time.sleep(0.02)
-        pid = rc._trainer.collector.worker_pids()[1]
+        pid = rc.trainer.collector.worker_pids()[1]
         os.kill(pid, signal.SIGKILL)
         killed.append(pid)
 

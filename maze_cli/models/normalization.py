@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from maze_cli.train.config import ConfigError, check
+from maze_cli.core.errors import ConfigError, check
 
 
 @dataclass

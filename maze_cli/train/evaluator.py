@@ -1,8 +1,7 @@
 """Evaluation episodes and model selection: one batched path for every env kind."""
 from __future__ import annotations
 
-import math
-from typing import Callable, Dict, Optional
+from typing import Dict, Optional
 
 import gymnasium as gym
 import numpy as np
@@ -12,31 +11,9 @@ from maze_cli.envs.log_stats import EpisodeStats, LogStatsWrapper
 from maze_cli.envs.vector import SequentialVectorEnv, VectorEnv
 from maze_cli.models.policy import TorchPolicy
 from maze_cli.train.acting import EnvActions, actor_groups, group_observations
+from maze_cli.train.selection import BestModelSelection
 
 EVALUATION_SEED_STRIDE = 7919
-
-
-class BestModelSelection:
-    """Remembers the best evaluation return and calls ``on_improvement`` when it is beaten.
-
-    :param on_improvement: called with the new best return (e.g. to save ``best.pt``).
-    """
-
-    def __init__(self, on_improvement: Optional[Callable[[float], None]] = None):
-        self.on_improvement = on_improvement
-        self.best_return = -math.inf
-        self.epochs_without_improvement = 0
-
-    def update(self, mean_return: float) -> bool:
-        """Record one evaluation; True if it is a new best."""
-        if not math.isnan(mean_return) and mean_return > self.best_return:
-            self.best_return = mean_return
-            self.epochs_without_improvement = 0
-            if self.on_improvement is not None:
-                self.on_improvement(mean_return)
-            return True
-        self.epochs_without_improvement += 1
-        return False
 
 
 def _episode_quota(n_episodes: int, n_envs: int) -> np.ndarray:
