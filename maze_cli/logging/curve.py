@@ -16,17 +16,18 @@ class LearningCurve:
     :param run_dir: the run directory.
     """
 
+    KEYS = ("time/env_steps", "train/episode_return_mean", "eval/episode_return_mean")
+
     def __init__(self, run_dir: Path):
-        self.run_dir = Path(run_dir)
-        self.rows: List[Dict[str, float]] = []
+        self.path = Path(run_dir) / CURVE_FILE
+        self.points: List[Dict[str, float]] = []
 
     def on_epoch_end(self, loop: Any, stats: Dict[str, float]) -> None:
-        self.rows.append({key: stats[key] for key in ("time/env_steps", "train/episode_return_mean",
-                                                      "eval/episode_return_mean") if key in stats})
+        self.points.append({key: stats[key] for key in self.KEYS if key in stats})
 
     def on_train_end(self, loop: Any) -> None:
-        if self.rows:
-            plot_learning_curve(self.rows, self.run_dir / CURVE_FILE)
+        if self.points:
+            plot_learning_curve(self.points, self.path)
 
 
 def plot_learning_curve(rows: List[Dict[str, float]], path: Path) -> None:
