@@ -23,7 +23,7 @@ from maze_cli.build import build  # noqa: E402
 from maze_cli.config_compose import compose_config  # noqa: E402
 from maze_cli.envs.expensive import ExpensiveGymEnv  # noqa: E402
 from maze_cli.runners import DevRunner, LocalRunner, RayRunner, Runner  # noqa: E402
-from maze_cli.train.trainer import Collector  # noqa: E402
+from maze_cli.runners.base import Collector  # noqa: E402
 
 
 def runners(envs_per_worker: int) -> List[Tuple[str, Runner]]:

@@ -1,4 +1,4 @@
-"""Rollout throughput of the structured collector (PackingEnv) next to the flat collector (CartPole).
+"""Rollout throughput of the one collector on a structured env (PackingEnv) and an ordinary one (CartPole).
 
 Prints decisions (env steps) per second of ``collect()`` alone, without training, for a few env
 counts and both runner modes. Run from the repository root: ``python benchmarks/structured_rollout.py``.

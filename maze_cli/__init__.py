@@ -7,7 +7,9 @@ from maze_cli.distributions import (BernoulliProbabilityDistribution, Categorica
 from maze_cli.envs import GymMazeEnv, LogStatsWrapper, MazeEnv
 from maze_cli.models import (ProbabilisticPolicyComposer, SharedStateCriticComposer, StepStateCriticComposer,
                              TorchModelBlock)
-from maze_cli.train import A2CAlgorithmConfig, ConfigError, PPOAlgorithmConfig, RolloutEvaluator
+from maze_cli.algorithms.config import A2CAlgorithmConfig, PPOAlgorithmConfig
+from maze_cli.core.errors import ConfigError
+from maze_cli.train.evaluator import RolloutEvaluator
 
 __all__ = [
     "A2CAlgorithmConfig", "BernoulliProbabilityDistribution", "CategoricalProbabilityDistribution", "ConfigError",

@@ -3,29 +3,33 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Type
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional, Type
 
 import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from maze_cli.config_validation import instantiate_node, target_of, validated_dataclass
-from maze_cli.envs.log_stats import LogStatsWrapper
+from maze_cli.algorithms.a2c import A2C
+from maze_cli.algorithms.config import A2CAlgorithmConfig, AlgorithmConfig, PPOAlgorithmConfig
+from maze_cli.algorithms.ppo import PPO
+from maze_cli.config_validation import instantiate_node, validated_dataclass
+from maze_cli.core.device import resolve_device
+from maze_cli.core.errors import POSITIVE_INT, ConfigError, check
 from maze_cli.envs.maze_env import MazeEnv, check_structure
 from maze_cli.envs.vector import make_vector_env
+from maze_cli.logging import ConsoleLogger, CsvLogger, LearningCurve, TensorBoardLogger
 from maze_cli.models.critic import TorchStateCritic
-from maze_cli.models.normalization import ObservationNormalization, ObservationNormalizer
+from maze_cli.models.normalization import ObservationNormalizer
 from maze_cli.models.policy import TorchPolicy
-from maze_cli.runners.local import Runner
-from maze_cli.train.a2c import A2CTrainer
+from maze_cli.runners.base import Runner
 from maze_cli.train.callbacks import build_callbacks
-from maze_cli.train.config import POSITIVE_INT, A2CAlgorithmConfig, ConfigError, PPOAlgorithmConfig, check
 from maze_cli.train.evaluator import RolloutEvaluator
-from maze_cli.train.ppo import PPOTrainer
-from maze_cli.train.trainer import OnPolicyTrainer
+from maze_cli.train.loop import TrainingLoop
+from maze_cli.train.stop_rules import EarlyStopping, StopAtReturn
 
-TRAINERS: Dict[type, Type[OnPolicyTrainer]] = {A2CAlgorithmConfig: A2CTrainer, PPOAlgorithmConfig: PPOTrainer}
-"""Algorithm config class -> trainer class; each algorithm registers itself here."""
+ALGORITHMS: Dict[type, Type[Any]] = {A2CAlgorithmConfig: A2C, PPOAlgorithmConfig: PPO}
+"""Algorithm config class -> algorithm class; each algorithm registers itself here."""
 
 EVAL_SEED_OFFSET = 1_000_003
 
@@ -55,36 +59,43 @@ class Components:
     cfg: DictConfig
     env_factory: EnvFactory
     probe_env: MazeEnv
-    algorithm: A2CAlgorithmConfig
+    algorithm: AlgorithmConfig
     policy: TorchPolicy
     critic: TorchStateCritic
     runner: Runner
 
-    def make_trainer(self, run_dir=None) -> OnPolicyTrainer:
-        """Trainer with collector and evaluator; starts the runner's env workers."""
+    def make_trainer(self, run_dir: Optional[Path] = None) -> TrainingLoop:
+        """The training loop with algorithm, collector, evaluator and callbacks; starts env workers per train()."""
         seed = int(self.cfg.seed)
+        algorithm = ALGORITHMS[type(self.algorithm)](self.algorithm, self.policy, self.critic,
+                                                     max_nonfinite_updates=int(self.cfg.max_nonfinite_updates))
 
         def make_collector(first_epoch: int):
             # A later train() call continues with fresh env episodes rather than replaying the first ones.
-            return self.runner.make_collector(self.env_factory, self.policy, self.critic,
-                                              self.algorithm.n_rollout_steps, seed + 7919 * first_epoch,
-                                              self.probe_env)
+            return self.runner.make_collector(self.env_factory, self.policy, algorithm.critic, algorithm.rollout_steps,
+                                              seed + 7919 * first_epoch, self.probe_env,
+                                              algorithm.store_next_observations)
         evaluator = None
         if self.algorithm.eval_repeats > 0:
             evaluator = self.make_evaluator(self.algorithm.eval_repeats, self.algorithm.deterministic_eval)
-        trainer_cls = TRAINERS[type(self.algorithm)]
-        return trainer_cls(self.algorithm, self.policy, self.critic, make_collector, evaluator, run_dir,
-                           max_nonfinite_updates=int(self.cfg.max_nonfinite_updates),
-                           callbacks=build_callbacks(self.cfg.get("callbacks")))
+        return TrainingLoop(algorithm, make_collector, evaluator, self.callbacks(run_dir), run_dir)
+
+    def callbacks(self, run_dir: Optional[Path]) -> List[Any]:
+        """The config's callbacks, then the loggers, then the stop rules the algorithm config asks for."""
+        callbacks = build_callbacks(self.cfg.get("callbacks"))
+        callbacks.append(ConsoleLogger())
+        if run_dir is not None:
+            callbacks += [CsvLogger(run_dir), TensorBoardLogger(run_dir), LearningCurve(run_dir)]
+        callbacks.append(EarlyStopping(self.algorithm.patience))
+        if self.algorithm.stop_at_return is not None:
+            callbacks.append(StopAtReturn(self.algorithm.stop_at_return))
+        return callbacks
 
     def make_evaluator(self, n_episodes: int, deterministic: bool) -> RolloutEvaluator:
-        """Batched over ``n_episodes`` envs for single-actor envs; episode by episode on one env otherwise."""
-        seed = int(self.cfg.seed) + EVAL_SEED_OFFSET
-        if dict(self.probe_env.agent_counts_dict) == {0: 1}:
-            vector_env = make_vector_env(self.env_factory, n_episodes, "sequential", probe=self.probe_env)
-            return RolloutEvaluator(None, n_episodes, deterministic=deterministic, seed=seed, vector_env=vector_env)
-        return RolloutEvaluator(LogStatsWrapper.wrap(self.env_factory(), logging_prefix="eval"), n_episodes,
-                                deterministic=deterministic, seed=seed)
+        """Batched over ``n_episodes`` envs in this process, one episode each, for every kind of env."""
+        vector_env = make_vector_env(self.env_factory, n_episodes, "sequential", probe=self.probe_env)
+        return RolloutEvaluator(vector_env=vector_env, deterministic=deterministic,
+                                seed=int(self.cfg.seed) + EVAL_SEED_OFFSET)
 
 
 def seed_everything(seed: int) -> None:
@@ -93,26 +104,24 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _algorithm(cfg: DictConfig, algorithm: Any) -> A2CAlgorithmConfig:
+def _algorithm(cfg: DictConfig, algorithm: Any) -> AlgorithmConfig:
     algo = algorithm if algorithm is not None else validated_dataclass(cfg.algorithm, "algorithm")
-    if type(algo) not in TRAINERS:
-        raise ConfigError(f"algorithm: {type(algo).__name__} has no trainer; expected one of "
-                          f"{[c.__name__ for c in TRAINERS]}")
+    if type(algo) not in ALGORITHMS:
+        raise ConfigError(f"algorithm: {type(algo).__name__} has no algorithm; expected one of "
+                          f"{[c.__name__ for c in ALGORITHMS]}")
     algo.validate()
     return algo
 
 
-def _split_wrappers(wrappers: Optional[Mapping[str, Any]]) -> Tuple[Dict[str, Any], Optional[ObservationNormalization]]:
-    """Env wrappers, and the observation normalisation entry (applied model-side, see ``models.normalization``)."""
-    env_wrappers, normalization = {}, None
-    for name, node in (wrappers or {}).items():
-        if node is not None and target_of(node, f"wrappers.{name}") is ObservationNormalization:
-            if normalization is not None:
-                raise ConfigError(f"wrappers.{name}: observation normalisation is configured twice; keep one entry")
-            normalization = validated_dataclass(node, f"wrappers.{name}")
-        else:
-            env_wrappers[name] = node
-    return env_wrappers, normalization
+def _normalizer(cfg: DictConfig, probe_env: MazeEnv) -> Optional[ObservationNormalizer]:
+    """The observation normaliser of the ``normalization`` group (statistics sampled from the probe env)."""
+    node = cfg.get("normalization")
+    if not node:
+        return None
+    settings = validated_dataclass(node, "normalization")
+    normalizer = ObservationNormalizer(probe_env.observation_spaces_dict, settings)
+    normalizer.sample_statistics(probe_env, settings.sampling_steps, int(cfg.seed))
+    return normalizer
 
 
 def _model(given: Any, node: Any, group: str, attribute: str, spaces: Dict[str, Any]) -> Any:
@@ -143,8 +152,8 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
     if env is not None and not callable(env):
         raise ConfigError(f"env: expected a zero-argument callable returning a MazeEnv (an env factory), "
                           f"got {type(env).__name__}")
-    env_wrappers, normalization = _split_wrappers(cfg.get("wrappers"))
-    env_factory = EnvFactory(env if env is not None else cfg.env, env_wrappers)
+    device = resolve_device(algo.device)
+    env_factory = EnvFactory(env if env is not None else cfg.env, cfg.get("wrappers"))
     seed_everything(int(cfg.seed))
     probe_env = env_factory()
     try:
@@ -156,9 +165,8 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
     policy_obj = _model(policy, cfg.policy, "policy", "policy",
                         {"action_spaces_dict": probe_env.action_spaces_dict, **spaces})
     critic_obj = _model(critic, cfg.critic, "critic", "critic", spaces)
-    if normalization is not None:
-        normalizer = ObservationNormalizer(probe_env.observation_spaces_dict, normalization)
-        normalizer.sample_statistics(probe_env, normalization.sampling_steps, int(cfg.seed))
+    normalizer = _normalizer(cfg, probe_env)
+    if normalizer is not None:
         policy_obj.observation_normalizer = critic_obj.observation_normalizer = normalizer
     try:
         policy_obj.check_fits(probe_env.observation_spaces_dict, probe_env.action_spaces_dict,
@@ -167,4 +175,4 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
     except ValueError as err:
         raise ConfigError(str(err)) from None
     return Components(cfg=cfg, env_factory=env_factory, probe_env=probe_env, algorithm=algo,
-                      policy=policy_obj, critic=critic_obj, runner=runner)
+                      policy=policy_obj.to(device), critic=critic_obj.to(device), runner=runner)

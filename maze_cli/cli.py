@@ -15,7 +15,8 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from maze_cli.help import register_resolver
-from maze_cli.rollout import rollout
+from maze_cli.logging import setup_logging
+from maze_cli.evaluation_command import rollout
 from maze_cli.run import prepare_run
 from maze_cli.sweep import write_job_result
 from maze_cli.train.interrupts import TrainingInterrupted
@@ -41,7 +42,6 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
 
 
 def run_rollout(cfg: DictConfig, run_dir: Path) -> float:
-    from maze_cli.train.run_logger import setup_logging
     setup_logging(None)
     return rollout(cfg, run_dir)["rollout/episode_return_mean"]
 

@@ -9,10 +9,10 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from maze_cli.help import register_resolver
-from maze_cli.train.config import ConfigError
+from maze_cli.core.errors import ConfigError
 
 CONFIG_MODULE = "maze_cli.conf"
-GROUPS = ("env", "algorithm", "policy", "critic", "runner", "wrappers")
+GROUPS = ("env", "algorithm", "policy", "critic", "runner", "wrappers", "normalization")
 
 
 def override_value(value: Any) -> str:

@@ -9,8 +9,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from maze_cli.distributions import import_dotted
-from maze_cli.train.config import ConfigError
+from maze_cli.core.imports import import_dotted
+from maze_cli.core.errors import ConfigError
 
 RESERVED = ("_target_", "_recursive_", "_convert_", "_partial_", "_args_")
 

@@ -6,7 +6,7 @@ from typing import List
 
 from omegaconf import OmegaConf
 
-GROUP_ORDER = ("env", "algorithm", "policy", "critic", "runner", "wrappers", "experiment")
+GROUP_ORDER = ("env", "algorithm", "policy", "critic", "runner", "wrappers", "normalization", "experiment")
 
 USAGE = """maze-run: train reinforcement-learning agents from YAML presets.
 
@@ -47,11 +47,20 @@ def help_text() -> str:
     """The template Hydra prints for ``--help`` ($FLAGS_HELP is Hydra's own flag list)."""
     body = "\n".join(group_lines()).replace("$", "$$")
     return (f"{USAGE.replace('$', '$$')}\nConfig groups (choose with group=preset; experiment with +experiment=name):\n"
-            f"{body}\n\nDefaults: env=cartpole algorithm=a2c policy=default critic=shared runner=dev wrappers=none\n"
+            f"{body}\n\nDefaults: env=cartpole algorithm=a2c policy=default critic=shared runner=dev wrappers=none "
+            f"normalization=none\n"
             f"Every run writes outputs/<env>-<algorithm>-<runner>/<timestamp>/ (config.yaml, stats.csv, "
             f"TensorBoard events, checkpoints/, maze_cli.log, learning_curve.png).\n\n$FLAGS_HELP")
 
 
+def run_name(env: str, algorithm: str, runner: str) -> str:
+    """The name of a run's directory under ``outputs/`` (the CLI's and RunContext's alike)."""
+    return f"{env}-{algorithm}-{runner}"
+
+
 def register_resolver() -> None:
+    """``${maze_help:}`` (the --help text) and ``${maze_run_name:env,algorithm,runner}`` for the YAML."""
     if not OmegaConf.has_resolver("maze_help"):
         OmegaConf.register_new_resolver("maze_help", help_text)
+    if not OmegaConf.has_resolver("maze_run_name"):
+        OmegaConf.register_new_resolver("maze_run_name", run_name)

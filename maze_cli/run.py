@@ -9,9 +9,11 @@ from typing import Any, Optional, Tuple
 from omegaconf import DictConfig, OmegaConf
 
 from maze_cli.build import Components, build
-from maze_cli.train.checkpoint import CheckpointError, atomic_write, load_checkpoint
-from maze_cli.train.run_logger import setup_logging
-from maze_cli.train.trainer import BEST_CHECKPOINT, LAST_CHECKPOINT, OnPolicyTrainer
+from maze_cli.core.io import atomic_write
+from maze_cli.logging import setup_logging
+from maze_cli.train.checkpoint import CheckpointError, load_checkpoint
+from maze_cli.train.loop import LAST_CHECKPOINT, TrainingLoop
+from maze_cli.train.selection import BEST_CHECKPOINT
 
 logger = logging.getLogger("maze_cli")
 
@@ -46,7 +48,7 @@ def carry_over_best(input_dir: Path, run_dir: Optional[Path]) -> None:
         atomic_write(run_dir / BEST_CHECKPOINT, lambda tmp: shutil.copyfile(best, tmp))
 
 
-def prepare_run(cfg: DictConfig, run_dir: Optional[Path], **objects: Any) -> Tuple[Components, OnPolicyTrainer]:
+def prepare_run(cfg: DictConfig, run_dir: Optional[Path], **objects: Any) -> Tuple[Components, TrainingLoop]:
     """Build everything and validate resume input *before* anything is written but the log."""
     if run_dir is not None:
         setup_logging(run_dir)

@@ -13,7 +13,7 @@ from hydra.core.utils import JobReturn
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from maze_cli.train.checkpoint import atomic_write
+from maze_cli.core.io import atomic_write
 
 JOB_RESULT = "job_result.json"
 SUMMARY_COLUMNS = ["job", "overrides", "status", "best_eval_return", "env_steps", "wall_seconds", "run_dir", "error"]

@@ -3,8 +3,9 @@ import csv
 
 import pytest
 
-from maze_cli import RunContext
-from maze_cli.train.config import ConfigError
+from maze_cli import ConfigError, RunContext
+from maze_cli.core.device import available_devices
+from maze_cli.train.loop import epoch_update_stats
 from user_callbacks import ListLogger
 
 
@@ -32,3 +33,21 @@ def test_callback_without_hooks_is_refused(run_root):
                     overrides={"+callbacks.bad._target_": "user_callbacks.NotACallback"})
     with pytest.raises(ConfigError, match=r"callbacks.bad: NotACallback has none of the hooks"):
         rc.train()
+
+
+def test_epoch_statistics_average_losses_and_keep_the_last_of_other_values():
+    stats = epoch_update_stats([{}, {"losses/q": 1.0, "train/learning_rate": 0.3}, {"losses/q": 3.0,
+                                                                                     "train/learning_rate": 0.1}])
+    assert stats == {"losses/q": 2.0, "train/learning_rate": 0.1}
+
+
+def test_device_auto_trains_on_the_cpu_here_and_an_unknown_device_is_refused(run_root):
+    rc = RunContext(env="cartpole", algorithm="a2c", runner="dev", overrides={
+        "algorithm.device": "auto", "algorithm.n_epochs": 1, "algorithm.epoch_length": 2,
+        "algorithm.n_rollout_steps": 20})
+    rc.train()
+    assert {p.device.type for p in rc.policy.parameters()} == {"cpu"}
+    assert available_devices()[0] == "cpu"
+    with pytest.raises(ConfigError, match=r"algorithm.device='cuda:7' is not available on this machine: "
+                                          r"available devices: \['cpu'"):
+        RunContext(env="cartpole", overrides={"algorithm.device": "cuda:7"}).policy

@@ -138,11 +138,11 @@ def test_rollout_stores_the_unclipped_sample_and_the_env_gets_the_clipped_one():
     _RecordingPendulum.received.clear()
     collector = RolloutCollector(make_vector_env(factory, 2, "sequential"), policy, critic, n_steps=20, seed=0)
     batch = collector.collect()
-    stored = batch.actions["action"].reshape(-1, 1).numpy()
+    stored = batch.actions[0]["action"].reshape(-1, 1).numpy()
     received = np.stack(_RecordingPendulum.received).reshape(-1, 1)
     assert np.abs(stored).max() > 2.0 and np.abs(received).max() <= 2.0
     assert np.allclose(np.clip(stored, -2.0, 2.0), received)
-    obs = {"observation": batch.observations["observation"].reshape(-1, 3)}
-    log_probs = policy.distribution(obs).log_prob({"action": batch.actions["action"].reshape(-1, 1)})
+    obs = {"observation": batch.observations[0]["observation"].reshape(-1, 3)}
+    log_probs = policy.distribution(obs).log_prob({"action": batch.actions[0]["action"].reshape(-1, 1)})
     assert torch.allclose(log_probs, batch.log_probs.reshape(-1), atol=1e-5)  # scored on the stored, unclipped sample
     collector.close()

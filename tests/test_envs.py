@@ -9,7 +9,7 @@ import pytest
 
 from maze_cli import GymMazeEnv, LogStatsWrapper, MazeEnv
 from maze_cli.envs import EnvError, EnvWorkerDied, make_vector_env
-from maze_cli.envs.vector import DictVectorEnv
+from maze_cli.envs.vector import NativeVectorEnv, SequentialVectorEnv
 
 
 def test_gym_maze_env_wraps_plain_spaces_in_one_key_dicts():
@@ -73,11 +73,12 @@ def test_log_stats_wrapper_aggregates_episodes():
 def test_sequential_mode_uses_gymnasiums_native_vector_cartpole():
     probe = GymMazeEnv("CartPole-v1")
     venv = make_vector_env(lambda: GymMazeEnv("CartPole-v1"), 3, "sequential", probe=probe)
-    assert isinstance(venv, DictVectorEnv)
-    obs, _ = venv.reset(seed=0)
-    assert obs["observation"].shape == (3, 4)
-    obs, rew, term, trunc, _ = venv.step({"action": np.zeros(3, dtype=np.int64)})
-    assert rew.shape == term.shape == trunc.shape == (3,)
+    assert isinstance(venv, NativeVectorEnv)
+    assert venv.reset(seed=0).observations[0]["observation"].shape == (3, 4)
+    step = venv.step({0: {"action": np.zeros(3, dtype=np.int64)}})
+    assert step.rewards.shape == step.terminated.shape == step.truncated.shape == step.valid.shape == (3,)
+    assert isinstance(make_vector_env(lambda: GymMazeEnv("CartPole-v1", max_episode_steps=9), 3, "sequential"),
+                      SequentialVectorEnv)  # make kwargs: gymnasium's vector version would not apply them
 
 
 class RaisingEnv(GymMazeEnv):
@@ -93,7 +94,7 @@ def test_env_raising_in_a_worker_names_worker_and_exception(mode):
     venv = make_vector_env(RaisingEnv, 2, mode)
     venv.reset(seed=0)
     with pytest.raises(EnvError, match=r"env worker \d .*raised in step at step 1: ZeroDivisionError: physics exploded"):
-        venv.step({"action": np.zeros(2, dtype=np.int64)})
+        venv.step({0: {"action": np.zeros(2, dtype=np.int64)}})
     venv.close()
 
 
@@ -105,6 +106,6 @@ def test_killed_subprocess_worker_is_reported_not_hung():
     start = time.monotonic()
     with pytest.raises(EnvWorkerDied, match="env worker 1 .*died"):
         for _ in range(3):
-            venv.step({"action": np.zeros(2, dtype=np.int64)})
+            venv.step({0: {"action": np.zeros(2, dtype=np.int64)}})
     assert time.monotonic() - start < 5
     venv.close()

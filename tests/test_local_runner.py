@@ -31,7 +31,7 @@ def test_local_runner_trains_exactly_like_dev_with_the_same_seed(run_root):
     """Same env seeds, and actions are sampled in the main process: worker processes change nothing."""
     _, dev = _trained("dev", {"runner.n_envs": 4})
     rc, local = _trained("local", {"runner.n_workers": 2, "runner.envs_per_worker": 2})
-    assert rc._components.runner.n_envs == 4
+    assert rc.components.runner.n_envs == 4
     assert all(torch.equal(dev[k], local[k]) for k in dev)
 
 
@@ -66,7 +66,7 @@ def test_killed_worker_stops_the_run_naming_it_and_keeps_the_best_checkpoint(run
 def test_n_workers_zero_means_one_worker_per_core():
     rc = RunContext(runner="local", overrides={"runner.envs_per_worker": 3})
     assert rc.policy is not None
-    assert rc._components.runner.n_envs == 3 * os.cpu_count()
+    assert rc.components.runner.n_envs == 3 * os.cpu_count()
 
 
 @pytest.mark.parametrize("key, value, message", [

@@ -47,14 +47,14 @@ def test_fixed_statistics_do_not_change_and_values_are_clipped():
     ({"exclude": ["nope"]}, "exclude: unknown observation keys ['nope']"),
 ])
 def test_bad_settings_name_the_key(run_root, settings, message):
-    overrides = {f"wrappers.observation_normalization.{k}": v for k, v in settings.items()}
+    overrides = {f"normalization.{k}": v for k, v in settings.items()}
     with pytest.raises(ConfigError) as err:
-        RunContext(env="pendulum", wrappers="obs_norm", overrides=overrides, output_dir=run_root).policy
+        RunContext(env="pendulum", normalization="obs_norm", overrides=overrides, output_dir=run_root).policy
     assert message in str(err.value)
 
 
 def _train(run_root, runner, **overrides):
-    rc = RunContext(env="pendulum", wrappers="obs_norm", runner=runner, seed=5, output_dir=run_root,
+    rc = RunContext(env="pendulum", normalization="obs_norm", runner=runner, seed=5, output_dir=run_root,
                     overrides={**SMALL, **overrides})
     rc.train()
     return rc
@@ -74,13 +74,13 @@ def test_statistics_are_identical_under_dev_and_local_runners_and_saved_in_check
     checkpoint = load_checkpoint(dev.run_dir / "checkpoints" / "last.pt")  # weights_only=True
     assert set(k for k in checkpoint["policy"] if "normalizer" in k) == {PREFIX + k for k in ("mean", "var", "count")}
     assert torch.equal(checkpoint["policy"][PREFIX + "mean"], checkpoint["critic"][PREFIX + "mean"])
-    assert dev.policy.observation_normalizer is dev._trainer.critic.observation_normalizer  # one shared module
+    assert dev.policy.observation_normalizer is dev.trainer.critic.observation_normalizer  # one shared module
 
 
 def test_resume_restores_the_statistics_and_evaluation_applies_them(run_root):
     first = _train(run_root, "dev")
     saved = load_checkpoint(first.run_dir / "checkpoints" / "last.pt")["policy"]
-    resumed = RunContext(env="pendulum", wrappers="obs_norm", seed=6, output_dir=run_root,
+    resumed = RunContext(env="pendulum", normalization="obs_norm", seed=6, output_dir=run_root,
                          overrides={**SMALL, "input_dir": str(first.run_dir)})
     _, trainer = prepare_run(resumed.cfg, run_root / "resumed")
     for key in ("mean", "var", "count"):
@@ -96,6 +96,6 @@ def test_resume_restores_the_statistics_and_evaluation_applies_them(run_root):
 
 
 def test_fixed_sampled_statistics_stay_fixed_during_training(run_root):
-    rc = _train(run_root, "dev", **{"wrappers.observation_normalization.update": False,
-                                    "wrappers.observation_normalization.sampling_steps": 300})
+    rc = _train(run_root, "dev", **{"normalization.update": False,
+                                    "normalization.sampling_steps": 300})
     assert rc.policy.state_dict()[PREFIX + "count"].item() == 300

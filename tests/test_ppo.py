@@ -7,8 +7,8 @@ import torch
 
 from maze_cli import A2CAlgorithmConfig, ConfigError, PPOAlgorithmConfig, RunContext
 from maze_cli.build import build
-from maze_cli.train.ppo import approx_kl, clipped_surrogate, minibatches, value_error
-from maze_cli.train.trainer import prepare_samples
+from maze_cli.algorithms.ppo import approx_kl, clipped_surrogate, minibatches, value_error
+from maze_cli.train.samples import actor_samples as prepare_samples
 
 
 def test_clipped_surrogate_matches_hand_computed_values():
@@ -38,7 +38,7 @@ def test_approx_kl_is_zero_for_equal_policies_and_matches_formula():
 
 
 def test_minibatches_cover_every_sample_once_per_pass_and_split_actors_evenly():
-    from maze_cli.train.trainer import TrainingSamples
+    from maze_cli.train.samples import TrainingSamples
     def samples(actor, n):
         return TrainingSamples((actor, 0), {}, {}, torch.zeros(n), torch.zeros(n), torch.zeros(n), torch.zeros(n))
     a, b = samples(0, 10), samples(1, 5)
@@ -67,8 +67,7 @@ def test_one_ppo_step_on_the_whole_batch_equals_the_a2c_step(run_root):
     a2c, batch = _trainer_and_batch(A2CAlgorithmConfig(**shared), run_root)
     ppo, _ = _trainer_and_batch(PPOAlgorithmConfig(**shared, n_optimization_epochs=1, batch_size=10_000), run_root)
     for trainer in (a2c, ppo):
-        trainer._set_learning_rate(0)
-        trainer.update(batch, train_policy=True)
+        trainer.algorithm.update(batch, epoch=0, progress=0.0)
     for (name, p_a2c), (_, p_ppo) in zip(a2c.policy.state_dict().items(), ppo.policy.state_dict().items()):
         assert torch.allclose(p_a2c, p_ppo, atol=1e-6), name
     for (name, v_a2c), (_, v_ppo) in zip(a2c.critic.state_dict().items(), ppo.critic.state_dict().items()):
@@ -79,13 +78,13 @@ def test_update_runs_all_minibatches_unless_target_kl_stops_it(run_root):
     cfg = dict(n_rollout_steps=32, batch_size=16, n_optimization_epochs=3, lr=0.05)
     trainer, batch = _trainer_and_batch(PPOAlgorithmConfig(**cfg), run_root)
     n_valid = int(batch.valid.sum())
-    stats = trainer.update(batch, train_policy=True)
+    stats = trainer.algorithm.update(batch, epoch=0, progress=0.0)
     assert stats["losses/minibatch_steps"] == 3 * math.ceil(n_valid / 16)
     assert stats["losses/optimization_epochs"] == 3
     assert stats["losses/approx_kl"] > 0 and 0 <= stats["losses/clip_fraction"] <= 1
 
     trainer, batch = _trainer_and_batch(PPOAlgorithmConfig(**cfg, target_kl=1e-9), run_root)
-    stats = trainer.update(batch, train_policy=True)
+    stats = trainer.algorithm.update(batch, epoch=0, progress=0.0)
     # the first step starts at the rollout policy (KL 0); after it the KL exceeds the target
     assert stats["losses/minibatch_steps"] == 1 and stats["losses/optimization_epochs"] == 0
     assert len(prepare_samples(batch, 0.99, 0.95)[0].returns) == n_valid
@@ -110,7 +109,7 @@ def test_linear_learning_rate_schedule_and_stop_at_return_in_the_shared_loop(run
 
 
 def trainer_lr(rc):
-    return rc._trainer.optimizer.param_groups[0]["lr"]
+    return rc.trainer.algorithm.optimizer.param_groups[0]["lr"]
 
 
 @pytest.mark.parametrize("field, value, message", [

@@ -32,8 +32,8 @@ def _components(seed=5):
 
 
 def _flat(batch):
-    obs = {k: v.reshape((-1,) + tuple(v.shape[2:])) for k, v in batch.observations.items()}
-    actions = {k: v.reshape(-1) for k, v in batch.actions.items()}
+    obs = {k: v.reshape((-1,) + tuple(v.shape[2:])) for k, v in batch.observations[0].items()}
+    actions = {k: v.reshape(-1) for k, v in batch.actions[0].items()}
     return obs, actions
 
 
@@ -46,12 +46,12 @@ def test_workers_have_own_seeds_and_act_with_the_weights_of_each_update(ray_sess
         for _ in range(2):
             batch = collector.collect()
             batches.append(batch)
-            assert batch.rewards.shape == (30, 4) and batch.values.shape == (31, 4)
+            assert batch.rewards.shape == (30, 4) and batch.values.shape == (30, 4) and batch.last_values.shape == (4,)
             obs, actions = _flat(batch)
             with torch.no_grad():
                 # Log-probs and values the actors recorded are those of the learner's current weights.
                 torch.testing.assert_close(c.policy.distribution(obs).log_prob(actions), batch.log_probs.reshape(-1))
-                torch.testing.assert_close(c.critic.predict_value(obs), batch.values[:-1].reshape(-1))
+                torch.testing.assert_close(c.critic.predict_value(obs), batch.values.reshape(-1))
                 for p in c.policy.parameters():  # the learner's update: the next rollout must use the new weights
                     p.add_(0.3 * torch.randn_like(p))
                 for p in c.critic.parameters():
@@ -60,10 +60,10 @@ def test_workers_have_own_seeds_and_act_with_the_weights_of_each_update(ray_sess
     finally:
         collector.close()
 
-    first_obs = batches[0].observations["observation"][0]
+    first_obs = batches[0].observations[0]["observation"][0]
     for index in range(2):  # worker i's envs reset with seed + 2 * i, as envs 2i, 2i+1 of 4 in one process would
         reference = make_vector_env(c.env_factory, 2, "sequential", probe=c.probe_env)
-        expected, _ = reference.reset(seed=worker_seeds(5, index, 2)[0])
+        expected = reference.reset(seed=worker_seeds(5, index, 2)[0]).observations[0]
         np.testing.assert_array_equal(first_obs[2 * index:2 * index + 2].numpy(), expected["observation"])
     assert [worker_seeds(5, i, 2)[0] for i in range(3)] == [5, 7, 9]
     torch_seeds = {worker_seeds(5, i, 2)[1] for i in range(3)} | {worker_seeds(6, i, 2)[1] for i in range(3)}
@@ -95,9 +95,9 @@ def test_killed_worker_process_is_restarted_and_the_run_completes(ray_session, r
     killed = []
 
     def kill_worker_after_first_epoch():
-        while rc._trainer is None or rc._trainer.collector is None or rc._trainer.epoch < 1:
+        while rc.trainer is None or rc.trainer.collector is None or rc.trainer.epoch < 1:
             time.sleep(0.02)
-        pid = rc._trainer.collector.worker_pids()[1]
+        pid = rc.trainer.collector.worker_pids()[1]
         os.kill(pid, signal.SIGKILL)
         killed.append(pid)
 

@@ -28,7 +28,7 @@ def test_a_second_train_call_continues_from_the_last_weights_not_the_selected_be
     best = load_checkpoint(rc.run_dir / "checkpoints" / "best.pt")["policy"]
     assert not all(torch.equal(v, best[k]) for k, v in last.items()), "this seed's best epoch is not its last"
     assert all(torch.equal(v, rc.policy.state_dict()[k]) for k, v in best.items()), "rc.policy is the best model"
-    trainer, original, seen = rc._trainer, rc._trainer.make_collector, []
+    trainer, original, seen = rc.trainer, rc.trainer.make_collector, []
 
     def make_collector_after_checking(first_epoch):
         # called at the start of the next train(), once the weights to continue from are in place

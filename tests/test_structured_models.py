@@ -7,9 +7,10 @@ from maze_cli import (A2CAlgorithmConfig, ConfigError, ProbabilisticPolicyCompos
                       SharedStateCriticComposer, StepStateCriticComposer)
 from maze_cli.envs import PackingEnv
 from maze_cli.models.default_nets import DefaultPolicyNet
-from maze_cli.train.a2c import A2CTrainer
+from maze_cli.algorithms.a2c import A2C
+from maze_cli.algorithms.actor_critic import loss_terms
 from maze_cli.train.collectors import make_rollout_collector
-from maze_cli.train.trainer import prepare_samples
+from maze_cli.train.samples import actor_samples as prepare_samples
 from structured_helpers import MultiAgentEnv
 
 
@@ -25,7 +26,7 @@ def _param_owner(policy):
 def _gradient_reach(trainer, samples):
     """Network keys (policy and critic) whose parameters get a non-zero gradient from ``samples``' loss."""
     trainer.optimizer.zero_grad(set_to_none=True)
-    log_probs, entropy, values = trainer.loss_terms(samples)
+    log_probs, entropy, values = loss_terms(trainer.policy, trainer.critic, samples)
     (-(log_probs * samples.advantages).mean() - entropy.mean() + ((values - samples.returns) ** 2).mean()).backward()
     reached = set()
     for what, module in (("policy", trainer.policy), ("critic", trainer.critic)):
@@ -39,7 +40,7 @@ def _trainer_and_samples(env, env_fn, policy, critic, n_steps=12):
     collector = make_rollout_collector(env_fn, 4, "sequential", policy, critic, n_steps, 0, probe_env=env)
     samples = {s.actor_id: s for s in prepare_samples(collector.collect(), 0.9, 0.95)}
     collector.close()
-    return A2CTrainer(A2CAlgorithmConfig(), policy, critic, lambda _: None), samples
+    return A2C(A2CAlgorithmConfig(), policy, critic), samples
 
 
 def test_each_sub_step_has_its_own_network_and_its_loss_reaches_only_that_network():

@@ -10,9 +10,9 @@ from maze_cli import GymMazeEnv, ProbabilisticPolicyComposer, SharedStateCriticC
 from maze_cli.envs import PackingEnv
 from maze_cli.envs.vector import EnvError, EnvWorkerDied
 from maze_cli.train.collectors import make_rollout_collector
+from maze_cli.train.batch import RolloutBatch
 from maze_cli.train.rollout import RolloutCollector
-from maze_cli.train.structured_rollout import StructuredRolloutBatch, StructuredRolloutCollector
-from maze_cli.train.trainer import prepare_samples
+from maze_cli.train.samples import actor_samples as prepare_samples
 from structured_helpers import FailingEnv, FixedChoice, MultiAgentEnv, ObsValue, ScriptedEnv
 
 
@@ -32,7 +32,7 @@ def test_scripted_rollout_rewards_values_and_returns_per_sub_step():
     env = ScriptedEnv()
     critic = StepStateCriticComposer(env.observation_spaces_dict, networks=[ObsValue(), ObsValue()]).critic
     collector = make_rollout_collector(ScriptedEnv, 1, "sequential", _policy(env), critic, n_steps=6, seed=0)
-    assert isinstance(collector, StructuredRolloutCollector)
+    assert isinstance(collector, RolloutCollector)
     batch = collector.collect()
 
     assert batch.actors[:, 0].tolist() == [0, 1, 0, 1, 0, 1]
@@ -121,17 +121,20 @@ def test_unknown_actor_is_reported_naming_it():
         make_rollout_collector(Rogue, 2, "sequential", policy, critic, 4, 0, probe_env=probe).collect()
 
 
-def test_flat_envs_keep_the_flat_collector():
+def test_flat_envs_are_the_single_actor_case_of_the_same_collector():
     env = GymMazeEnv("CartPole-v1")
     policy = _policy(env)
     critic = SharedStateCriticComposer(env.observation_spaces_dict, stack_observations=True).critic
     assert critic.stacking is None  # a no-op for single-sub-step envs
     collector = make_rollout_collector(lambda: GymMazeEnv("CartPole-v1"), 2, "sequential", policy, critic, 4, 0)
     assert isinstance(collector, RolloutCollector)
+    batch = collector.collect()
+    assert batch.actor_ids == [(0, 0)] and batch.critic_observations is None
+    assert [s.actor_id for s in prepare_samples(batch, 0.9, 1.0)] == [(0, 0)]
     collector.close()
 
 
-def _packing_batch(mode: str, envs_per_worker: int = 1) -> StructuredRolloutBatch:
+def _packing_batch(mode: str, envs_per_worker: int = 1) -> RolloutBatch:
     env = PackingEnv()
     torch.manual_seed(5)
     policy = _policy(env)
@@ -175,7 +178,7 @@ def test_dead_worker_is_reported():
     try:
         collector.collect()
         os.kill(collector.vector_env.processes[1].pid, signal.SIGKILL)
-        with pytest.raises(EnvWorkerDied, match="structured env worker 1 .* died"):
+        with pytest.raises(EnvWorkerDied, match="env worker 1 .* died"):
             collector.collect()
     finally:
         collector.close()
@@ -192,7 +195,7 @@ def test_batches_of_env_groups_join_along_the_env_axis():
                                            probe_env=env)
         parts.append(collector.collect())
         collector.close()
-    joined = StructuredRolloutBatch.concat_envs(parts)
+    joined = RolloutBatch.concat_envs(parts)
     assert joined.actors.shape == (7, 4) and joined.last_values.shape == (4,)
     assert joined.critic_observations["substep"].shape == (7, 4, 2)
     assert joined.env_steps == parts[0].env_steps + parts[1].env_steps

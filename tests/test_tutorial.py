@@ -19,7 +19,7 @@ def test_tutorial_runs_end_to_end(run_root):
         rows = _rows(rc)
         assert len(rows) == epochs, name
         # 25 updates x 100 steps x n_envs per epoch
-        n_envs = rc._components.runner.n_envs
+        n_envs = rc.components.runner.n_envs
         assert int(rows[-1]["time/env_steps"]) == epochs * 25 * 100 * n_envs
         assert (rc.run_dir / "checkpoints" / "best.pt").is_file()
         assert (rc.run_dir / "config.yaml").is_file()
@@ -27,7 +27,7 @@ def test_tutorial_runs_end_to_end(run_root):
     # The custom composers' networks are the ones trained, not defaults.
     assert result["custom_policy"].policy.networks["0"] is result["policy_net"]
     assert result["custom_both"].policy.networks["0"] is result["policy_net"]
-    assert result["custom_both"]._components.critic is result["critic_composer"].critic
+    assert result["custom_both"].components.critic is result["critic_composer"].critic
     assert "runner" in result["local"].config and "LocalRunner" in result["local"].config.runner._target_
 
     # Default models learn within the tutorial's 5 epochs (50k steps): from ~20 to clearly more.

@@ -36,12 +36,13 @@ class SeedAwareEnv(GymMazeEnv):
 
 def _rollout(venv, n_steps=300):
     rng = np.random.default_rng(0)
-    obs, info = venv.reset(seed=10)
-    trace = [(obs["observation"].copy(), info)]
+    first = venv.reset(seed=10)
+    trace = [first.observations[0]["observation"].copy()]
     for _ in range(n_steps):
-        actions = {"action": rng.integers(0, 2, size=venv.num_envs)}
-        obs, rewards, terminated, truncated, info = venv.step(actions)
-        trace.append((obs["observation"].copy(), rewards, terminated, truncated, info))
+        step = venv.step({0: {"action": rng.integers(0, 2, size=venv.num_envs)}})
+        final = {env: obs["observation"].copy() for env, (obs, _) in step.final.items()}
+        trace.append((step.observations[0]["observation"].copy(), step.rewards.copy(), step.terminated.copy(),
+                      step.truncated.copy(), step.valid.copy(), final))
     venv.close()
     return trace
 
@@ -60,21 +61,16 @@ def _assert_same(a, b):
 
 
 def test_worker_groups_step_exactly_like_in_process_envs():
-    """2 workers x 2 envs: observations, rewards, flags, autoresets and infos equal SyncVectorEnv's."""
+    """2 workers x 2 envs: observations, rewards, flags, autoresets and final observations equal in-process envs'."""
     pooled = _rollout(make_vector_env(SeedAwareEnv, 4, "subprocess", envs_per_worker=2))
     local = _rollout(make_vector_env(SeedAwareEnv, 4, "sequential"))
     _assert_same(pooled, local)
-    # The run saw episode ends of several envs (so autoreset and info merging were exercised).
-    ended = [step[4]["ended_in"]["seed"][step[4]["_ended_in"]] for step in pooled[1:] if "ended_in" in step[4]]
-    assert set(np.concatenate(ended)) == {10, 11, 12, 13}
-    assert list(pooled[0][1]["seed"]) == [10, 11, 12, 13]
-
-
-def test_call_returns_one_result_per_env_in_env_order():
-    venv = make_vector_env(SeedAwareEnv, 4, "subprocess", envs_per_worker=2)
-    venv.reset(seed=5)
-    assert venv.get_attr("seed") == (5, 6, 7, 8)
-    venv.close()
+    # The run saw episode ends of every env (so autoreset and final observations were exercised).
+    assert set().union(*(step[5] for step in pooled[1:])) == {0, 1, 2, 3}
+    # env i got seed 10 + i: the same first observations as envs reset with those seeds one by one
+    for index in range(4):
+        obs, _ = SeedAwareEnv().reset(seed=10 + index)
+        np.testing.assert_array_equal(pooled[0][index], obs["observation"])
 
 
 def test_env_raising_names_worker_env_and_step():
@@ -82,7 +78,7 @@ def test_env_raising_names_worker_env_and_step():
     venv.reset(seed=0)
     with pytest.raises(EnvError, match=r"env worker 1 \(env 3: .*\) raised in step at step 1: "
                                        r"ZeroDivisionError: physics exploded"):
-        venv.step({"action": np.zeros(4, dtype=np.int64)})
+        venv.step({0: {"action": np.zeros(4, dtype=np.int64)}})
     venv.close()
 
 
@@ -92,15 +88,17 @@ def test_killed_worker_is_reported_at_once_and_close_does_not_hang():
     os.kill(venv.processes[1].pid, signal.SIGKILL)
     start = time.monotonic()
     with pytest.raises(EnvWorkerDied, match=rf"env worker 1 \(pid {venv.processes[1].pid}\) died with exit code -9"):
-        venv.step({"action": np.zeros(4, dtype=np.int64)})
+        venv.step({0: {"action": np.zeros(4, dtype=np.int64)}})
     venv.close()
     assert time.monotonic() - start < 5
     assert not any(process.is_alive() for process in venv.processes)
 
 
-def test_envs_per_worker_must_divide_the_number_of_envs():
-    with pytest.raises(ValueError, match=r"envs_per_worker=3 must be >= 1 and divide the number of envs \(4\)"):
-        make_vector_env(SeedAwareEnv, 4, "subprocess", envs_per_worker=3)
+def test_envs_per_worker_must_be_positive_and_the_last_worker_takes_the_rest():
+    with pytest.raises(ValueError, match=r"envs_per_worker=0 must be >= 1"):
+        make_vector_env(SeedAwareEnv, 4, "subprocess", envs_per_worker=0)
+    uneven = _rollout(make_vector_env(SeedAwareEnv, 5, "subprocess", envs_per_worker=2), n_steps=50)
+    _assert_same(uneven, _rollout(make_vector_env(SeedAwareEnv, 5, "sequential"), n_steps=50))
 
 
 def test_unsupported_spaces_are_refused_with_the_reason():

@@ -11,12 +11,13 @@ from omegaconf import DictConfig, open_dict
 
 from maze_cli.build import Components, build
 from maze_cli.config_compose import compose_config, override_value
+from maze_cli.core.errors import ConfigError
 from maze_cli.envs.maze_env import ActorID
+from maze_cli.help import run_name
+from maze_cli.logging import setup_logging
 from maze_cli.models.policy import TorchPolicy
 from maze_cli.run import prepare_run
-from maze_cli.train.config import ConfigError
-from maze_cli.train.run_logger import setup_logging
-from maze_cli.train.trainer import OnPolicyTrainer
+from maze_cli.train.loop import TrainingLoop
 
 
 def _describe(obj: Any) -> Dict[str, Any]:
@@ -42,6 +43,7 @@ class RunContext:
     :param critic: preset name or critic composer.
     :param runner: runner preset: ``"dev"``, ``"local"`` (``"ray"`` with the extra installed).
     :param wrappers: wrappers preset name.
+    :param normalization: observation normalisation preset name (``"obs_norm"``).
     :param experiment: an experiment preset of ``conf/experiment/`` (``maze-run +experiment=NAME``):
         tuned settings for one env and algorithm; group arguments and ``overrides`` apply on top.
     :param overrides: ``{"algorithm.lr": 1e-3, ...}``, applied after the presets.
@@ -51,11 +53,11 @@ class RunContext:
 
     def __init__(self, env: Union[str, Callable, None] = None, algorithm: Any = None, policy: Any = None,
                  critic: Any = None, runner: Optional[str] = None, wrappers: Optional[str] = None,
-                 experiment: Optional[str] = None,
+                 normalization: Optional[str] = None, experiment: Optional[str] = None,
                  overrides: Optional[Mapping[str, Any]] = None, seed: Optional[int] = None,
                  output_dir: Union[str, Path] = "outputs"):
         given = {"env": env, "algorithm": algorithm, "policy": policy, "critic": critic,
-                 "runner": runner, "wrappers": wrappers}
+                 "runner": runner, "wrappers": wrappers, "normalization": normalization}
         if runner is not None and not isinstance(runner, str):
             raise ConfigError(f"runner={runner!r}: expected a runner preset name such as 'dev' or 'local'")
         if env is not None and not isinstance(env, str) and not callable(env):
@@ -76,11 +78,11 @@ class RunContext:
                 self.cfg[group] = _describe(obj)
                 choices[group] = "custom"
         self.overrides = cli_args
-        self._run_name = f"{choices['env']}-{choices['algorithm']}-{choices['runner']}"
+        self._run_name = run_name(choices["env"], choices["algorithm"], choices["runner"])
         self._output_dir = Path(output_dir)
         self.run_dir: Optional[Path] = None
         self._components: Optional[Components] = None
-        self._trainer: Optional[OnPolicyTrainer] = None
+        self._trainer: Optional[TrainingLoop] = None
 
     # --- building and training ---------------------------------------------------------------
 
@@ -102,6 +104,16 @@ class RunContext:
         else:
             setup_logging(self.run_dir)
         return self._trainer.train(n_epochs)
+
+    @property
+    def components(self) -> Components:
+        """Everything the run is wired from (env factory, algorithm config, policy, critic, runner)."""
+        return self._build()
+
+    @property
+    def trainer(self) -> Optional[TrainingLoop]:
+        """The training loop (algorithm, collector, callbacks), once :meth:`train` was called."""
+        return self._trainer
 
     @property
     def policy(self) -> TorchPolicy:

@@ -14,8 +14,7 @@ Two contracts keep networks, storage and envs apart:
   rollouts store and :meth:`log_prob` scores. :meth:`ProbabilityDistribution.to_env_action`
   maps it into the action space (clipping, squashing, dtype) just before it reaches the env.
 """
-from maze_cli.distributions.base import (LOG_STD_MAX, LOG_STD_MIN, ProbabilityDistribution, TorchDistribution,
-                                         import_dotted)
+from maze_cli.distributions.base import LOG_STD_MAX, LOG_STD_MIN, ProbabilityDistribution, TorchDistribution
 from maze_cli.distributions.categorical import (CategoricalProbabilityDistribution,
                                                 MultiCategoricalProbabilityDistribution, apply_mask)
 from maze_cli.distributions.continuous import (BernoulliProbabilityDistribution,
@@ -27,5 +26,4 @@ __all__ = [
     "ProbabilityDistribution", "CategoricalProbabilityDistribution", "MultiCategoricalProbabilityDistribution",
     "BernoulliProbabilityDistribution", "DiagonalGaussianProbabilityDistribution",
     "SquashedGaussianProbabilityDistribution", "DictProbabilityDistribution", "DistributionMapper", "apply_mask",
-    "import_dotted",
 ]

@@ -1,7 +1,6 @@
-"""The distribution interface every action head implements, and dotted-path imports."""
+"""The distribution interface every action head implements."""
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from typing import Any, Dict, Tuple
 
@@ -16,17 +15,6 @@ from torch import distributions as td
 td.Distribution.set_default_validate_args(False)
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
-
-
-def import_dotted(path: str) -> Any:
-    """``"package.module.Name"`` -> the object; the error names the path and what failed."""
-    if not isinstance(path, str) or "." not in path:
-        raise ValueError(f"expected a dotted path like 'package.module.Name', got {path!r}")
-    module_name, _, attr = path.rpartition(".")
-    try:
-        return getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as err:
-        raise ValueError(f"cannot import {path!r}: {err}") from None
 
 
 class ProbabilityDistribution(ABC):

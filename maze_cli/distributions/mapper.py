@@ -7,7 +7,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from maze_cli.distributions.base import ProbabilityDistribution, import_dotted
+from maze_cli.core.imports import import_dotted
+from maze_cli.distributions.base import ProbabilityDistribution
 from maze_cli.distributions.categorical import (CategoricalProbabilityDistribution,
                                                 MultiCategoricalProbabilityDistribution)
 from maze_cli.distributions.continuous import (BernoulliProbabilityDistribution,

@@ -5,10 +5,9 @@ from maze_cli.envs.log_stats import EpisodeStats, LogStatsWrapper
 from maze_cli.envs.maze_env import ActorID, MazeEnv
 from maze_cli.envs.packing import PackingEnv
 from maze_cli.envs.quadrant import QuadrantEnv
-from maze_cli.envs.structured_vector import StructuredStep, make_structured_vector_env
 from maze_cli.envs.target_matching import TargetMatchingEnv
-from maze_cli.envs.vector import EnvError, EnvWorkerDied, make_vector_env
+from maze_cli.envs.vector import EnvError, EnvWorkerDied, VectorStep, make_vector_env
 
 __all__ = ["ActorID", "EnvError", "EnvWorkerDied", "EpisodeStats", "GymMazeEnv", "LogStatsWrapper",
-           "MazeEnv", "PackingEnv", "QuadrantEnv", "StructuredStep", "TargetMatchingEnv", "atari_wrappers", "make_atari_env", "make_gym_env", "make_minigrid_env",
-           "make_structured_vector_env", "make_vector_env"]
+           "MazeEnv", "PackingEnv", "QuadrantEnv", "VectorStep", "TargetMatchingEnv", "atari_wrappers",
+           "make_atari_env", "make_gym_env", "make_minigrid_env", "make_vector_env"]

@@ -1,25 +1,76 @@
-"""Vector envs over MazeEnv factories: sequential (in-process) or worker processes.
+"""Vector envs: every env kind (ordinary or structured) behind one interface, :class:`VectorEnv`.
 
-All vector envs here use gymnasium's default NEXT_STEP autoreset: the step after an
-episode ends is a reset step. The rollout collector masks those steps out of training,
-and because the step that ended the episode returned the *final* observation, the value
-of that observation bootstraps a truncated episode without extra bookkeeping.
+A step returns observations per sub-step (one array per key with a row per env; a row is meaningful
+where that env waits for an actor of the sub-step) and the actor each env waits for. In-process and
+worker-process vector envs reset an env within the step that ended its episode (same-step autoreset)
+and return the final observation in ``final``; gymnasium's own vectorised envs (CartPole) keep their
+NEXT_STEP autoreset, flagged through ``valid``.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
 
 import gymnasium as gym
 import numpy as np
 
 from maze_cli.envs.errors import EnvError, EnvWorkerDied
 from maze_cli.envs.gym_maze_env import ACTION_KEY, OBS_KEY, GymMazeEnv
-from maze_cli.envs.maze_env import MazeEnv
-from maze_cli.envs.worker_pool import WorkerPoolVectorEnv
+from maze_cli.envs.maze_env import ActorID, MazeEnv
 
 EnvFactory = Callable[[], MazeEnv]
-
+Observation = Dict[str, np.ndarray]
 VECTOR_MODES = ("sequential", "subprocess")
+
+
+def actor_list(agent_counts_dict: Mapping[int, int]) -> List[ActorID]:
+    """Every (sub-step, agent) of an env, in a fixed order (its position is the actor index)."""
+    return [(int(step), agent) for step, count in sorted(agent_counts_dict.items()) for agent in range(int(count))]
+
+
+@dataclass
+class VectorStep:
+    """What a reset or one step of all envs returned; arrays may be reused by the next call.
+
+    :param observations: per sub-step ``{key: (n_envs, ...)}``; row ``i`` is meaningful where env ``i``
+        waits for an actor of that sub-step.
+    :param actors: ``(n_envs,)`` index into ``actor_ids`` of the actor each env waits for.
+    :param rewards: ``(n_envs,)`` rewards of this step.
+    :param terminated: the episode reached a terminal state in this step.
+    :param truncated: the episode was cut off (e.g. a time limit) in this step.
+    :param flat_step_done: this step completed a flat step (``info["flat_step_done"]``, default true).
+    :param valid: false only on the reset steps of NEXT_STEP autoreset (the step carried no transition).
+    :param final: ``{env: (final observation, its actor index)}`` for envs whose episode ended and that
+        were reset within this step; an env that ended without an entry returned its final observation
+        in ``observations`` and resets in the next step (NEXT_STEP autoreset).
+    """
+
+    observations: Dict[int, Observation]
+    actors: np.ndarray
+    rewards: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    flat_step_done: np.ndarray
+    valid: np.ndarray
+    final: Dict[int, Tuple[Observation, int]] = field(default_factory=dict)
+
+
+class VectorEnv(Protocol):
+    """The interface of every vector env: ordinary and structured envs, in-process or in workers."""
+
+    num_envs: int
+    actor_ids: List[ActorID]
+    observation_spaces_dict: Dict[int, gym.spaces.Dict]
+    action_spaces_dict: Dict[int, gym.spaces.Dict]
+
+    def reset(self, seed: Optional[int] = None) -> VectorStep:
+        """Resets every env (env ``i`` with ``seed + i``)."""
+
+    def step(self, actions: Dict[int, Observation]) -> VectorStep:
+        """Env ``i`` takes row ``i`` of the actions of its current actor's sub-step."""
+
+    def close(self) -> None:
+        """Release envs and workers."""
 
 
 class ErrorContextWrapper(gym.Wrapper):
@@ -53,58 +104,125 @@ class ErrorContextWrapper(gym.Wrapper):
             raise self._fail("step", err) from err
 
 
-class DictVectorEnv(gym.vector.VectorWrapper):
-    """Gives a plain-space vector env (e.g. gymnasium's own ``CartPoleVectorEnv``) dict spaces."""
+def _zeros(space: gym.spaces.Dict, n: int) -> Observation:
+    return {key: np.zeros((n,) + tuple(sub.shape), dtype=sub.dtype) for key, sub in space.spaces.items()}
+
+
+class SequentialVectorEnv:
+    """Envs stepped one after the other in this process, reset within the step that ends an episode.
+
+    :param envs: the envs (MazeEnvs, possibly wrapped).
+    """
+
+    def __init__(self, envs: Sequence[gym.Env]):
+        self.envs = list(envs)
+        self.num_envs = len(self.envs)
+        first = self.envs[0]
+        self.observation_spaces_dict = dict(first.get_wrapper_attr("observation_spaces_dict"))
+        self.action_spaces_dict = dict(first.get_wrapper_attr("action_spaces_dict"))
+        self.actor_ids = actor_list(first.get_wrapper_attr("agent_counts_dict"))
+        self._actor_index = {actor: index for index, actor in enumerate(self.actor_ids)}
+        n = self.num_envs
+        self._obs = {step: _zeros(space, n) for step, space in self.observation_spaces_dict.items()}
+        self._actors = np.zeros(n, dtype=np.int64)
+
+    @staticmethod
+    def of_env(env: gym.Env) -> "SequentialVectorEnv":
+        """A vector env of one given env instance."""
+        return SequentialVectorEnv([env])
+
+    def _actor_of(self, index: int) -> int:
+        actor = tuple(int(x) for x in self.envs[index].get_wrapper_attr("actor_id")())
+        if actor not in self._actor_index:
+            raise EnvError(f"env {index} asks for actor (sub-step, agent) = {actor}, which its agent_counts_dict "
+                           f"does not have (actors: {self.actor_ids})")
+        return self._actor_index[actor]
+
+    def _store(self, index: int, obs: Observation) -> None:
+        self._actors[index] = actor = self._actor_of(index)
+        rows = self._obs[self.actor_ids[actor][0]]
+        for key, array in rows.items():
+            array[index] = obs[key]
+
+    def reset(self, seed: Optional[int] = None) -> VectorStep:
+        for index, env in enumerate(self.envs):
+            obs, _ = env.reset(seed=None if seed is None else seed + index)
+            self._store(index, obs)
+        n = self.num_envs
+        no = np.zeros(n, dtype=bool)
+        return VectorStep(self._obs, self._actors, np.zeros(n, dtype=np.float32), no, no.copy(),
+                          np.ones(n, dtype=bool), np.ones(n, dtype=bool))
+
+    def step(self, actions: Dict[int, Observation]) -> VectorStep:
+        n = self.num_envs
+        rewards = np.zeros(n, dtype=np.float32)
+        terminated, truncated, flat_done = (np.zeros(n, dtype=bool) for _ in range(3))
+        final: Dict[int, Tuple[Observation, int]] = {}
+        for index, env in enumerate(self.envs):
+            sub_step = self.actor_ids[self._actors[index]][0]
+            action = {key: value[index] for key, value in actions[sub_step].items()}
+            obs, rewards[index], terminated[index], truncated[index], info = env.step(action)
+            flat_done[index] = bool(info.get("flat_step_done", True))
+            if terminated[index] or truncated[index]:
+                final[index] = (obs, self._actor_of(index))
+                obs, _ = env.reset()
+            self._store(index, obs)
+        return VectorStep(self._obs, self._actors, rewards, terminated, truncated, flat_done,
+                          np.ones(n, dtype=bool), final)
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+
+class NativeVectorEnv:
+    """gymnasium's own vectorised implementation of a single-actor env (CartPole): several times faster.
+
+    It keeps gymnasium's NEXT_STEP autoreset: the step after an episode ended resets that env,
+    ignores its action and is flagged ``valid`` false.
+
+    :param env: a plain-space gymnasium vector env with NEXT_STEP autoreset.
+    """
+
+    actor_ids: List[ActorID] = [(0, 0)]
 
     def __init__(self, env: gym.vector.VectorEnv):
-        super().__init__(env)
-        self.single_observation_space = gym.spaces.Dict({OBS_KEY: env.single_observation_space})
-        self.single_action_space = gym.spaces.Dict({ACTION_KEY: env.single_action_space})
-        self.observation_space = gym.spaces.Dict({OBS_KEY: env.observation_space})
-        self.action_space = gym.spaces.Dict({ACTION_KEY: env.action_space})
+        self.env = env
+        self.num_envs = env.num_envs
+        self.observation_spaces_dict = {0: gym.spaces.Dict({OBS_KEY: env.single_observation_space})}
+        self.action_spaces_dict = {0: gym.spaces.Dict({ACTION_KEY: env.single_action_space})}
+        self._ended = np.zeros(self.num_envs, dtype=bool)
+        self._actors = np.zeros(self.num_envs, dtype=np.int64)
+        self._flat_step_done = np.ones(self.num_envs, dtype=bool)
 
-    def reset(self, **kwargs: Any):
-        obs, info = self.env.reset(**kwargs)
-        return {OBS_KEY: obs}, info
+    def _result(self, obs, rewards, terminated, truncated) -> VectorStep:
+        valid = ~self._ended
+        self._ended = (terminated | truncated) & valid
+        return VectorStep({0: {OBS_KEY: obs}}, self._actors, rewards, terminated, truncated, self._flat_step_done,
+                          valid)
 
-    def step(self, actions: Dict[str, np.ndarray]):
-        obs, rewards, terminated, truncated, info = self.env.step(actions[ACTION_KEY])
-        return {OBS_KEY: obs}, rewards, terminated, truncated, info
+    def reset(self, seed: Optional[int] = None) -> VectorStep:
+        obs, _ = self.env.reset(seed=seed)
+        self._ended[:] = False
+        no = np.zeros(self.num_envs, dtype=bool)
+        return self._result(obs, np.zeros(self.num_envs), no, no.copy())
+
+    def step(self, actions: Dict[int, Observation]) -> VectorStep:
+        obs, rewards, terminated, truncated, _ = self.env.step(actions[0][ACTION_KEY])
+        return self._result(obs, rewards, terminated, truncated)
+
+    def close(self) -> None:
+        self.env.close()
 
 
 def _vector_entry_point_id(probe: MazeEnv) -> Optional[str]:
     """The gymnasium id if ``probe`` is a plain GymMazeEnv of an env with a native vector version."""
     if type(probe) is not GymMazeEnv or probe.gym_id is None or probe.make_kwargs:
         return None
-    spec = gym.spec(probe.gym_id)
-    return probe.gym_id if spec.vector_entry_point is not None else None
+    return probe.gym_id if gym.spec(probe.gym_id).vector_entry_point is not None else None
 
 
-def make_vector_env(env_factory: EnvFactory, n_envs: int, mode: str = "sequential",
-                    probe: Optional[MazeEnv] = None, envs_per_worker: int = 1) -> gym.vector.VectorEnv:
-    """A vector env of ``n_envs`` copies of ``env_factory()``.
-
-    :param mode: ``"sequential"`` steps all envs in this process; ``"subprocess"`` steps them in
-        worker processes (:class:`WorkerPoolVectorEnv`, observations in shared memory).
-    :param probe: an env from the same factory; when it is a plain gymnasium env with a
-        vectorised implementation (CartPole), sequential mode uses that (several times faster).
-    :param envs_per_worker: in subprocess mode, envs each worker process steps; must divide ``n_envs``.
-    """
-    if mode not in VECTOR_MODES:
-        raise ValueError(f"unknown vector env mode {mode!r}: expected one of {VECTOR_MODES}")
-    if n_envs < 1:
-        raise ValueError(f"n_envs must be >= 1, got {n_envs}")
-    if mode == "sequential" and probe is not None:
-        gym_id = _vector_entry_point_id(probe)
-        if gym_id is not None:
-            return DictVectorEnv(gym.make_vec(gym_id, n_envs, vectorization_mode="vector_entry_point"))
-    if mode == "sequential":
-        return gym.vector.SyncVectorEnv([_WorkerEnvFn(env_factory, index) for index in range(n_envs)])
-    return WorkerPoolVectorEnv([_WorkerEnvFn(env_factory, index, envs_per_worker) for index in range(n_envs)],
-                               envs_per_worker)
-
-
-class _WorkerEnvFn:
+class WorkerEnvFn:
     """Picklable ``() -> env`` that adds worker context to errors (a lambda would not pickle)."""
 
     def __init__(self, env_factory: EnvFactory, env_index: int, envs_per_worker: int = 1):
@@ -118,5 +236,34 @@ class _WorkerEnvFn:
         return ErrorContextWrapper(self.env_factory(), self.env_index // self.envs_per_worker, self.env_index)
 
 
-__all__: List[str] = ["EnvError", "EnvWorkerDied", "make_vector_env", "DictVectorEnv",
-                      "WorkerPoolVectorEnv", "ErrorContextWrapper", "EnvFactory"]
+def make_vector_env(env_factory: EnvFactory, n_envs: int, mode: str = "sequential",
+                    probe: Optional[MazeEnv] = None, envs_per_worker: int = 1) -> VectorEnv:
+    """A vector env of ``n_envs`` envs from ``env_factory``.
+
+    :param mode: ``"sequential"`` steps all envs in this process; ``"subprocess"`` steps them in
+        worker processes (observations in shared memory).
+    :param probe: an env from the same factory (built and closed here if omitted); when it is a plain
+        gymnasium env with a vectorised implementation (CartPole), sequential mode uses that.
+    :param envs_per_worker: in subprocess mode, envs each worker process steps; must divide ``n_envs``.
+    """
+    if mode not in VECTOR_MODES:
+        raise ValueError(f"unknown vector env mode {mode!r}: expected one of {VECTOR_MODES}")
+    if n_envs < 1:
+        raise ValueError(f"n_envs must be >= 1, got {n_envs}")
+    if mode == "sequential":
+        own_probe = probe is None
+        probe = env_factory() if own_probe else probe
+        gym_id = _vector_entry_point_id(probe)
+        if own_probe:
+            probe.close()
+        if gym_id is not None:
+            return NativeVectorEnv(gym.make_vec(gym_id, n_envs, vectorization_mode="vector_entry_point"))
+    fns = [WorkerEnvFn(env_factory, index, envs_per_worker) for index in range(n_envs)]
+    if mode == "sequential":
+        return SequentialVectorEnv([fn() for fn in fns])
+    from maze_cli.envs.workers import WorkerPoolVectorEnv
+    return WorkerPoolVectorEnv(fns, envs_per_worker)
+
+
+__all__: List[str] = ["EnvError", "EnvWorkerDied", "VectorStep", "VectorEnv", "SequentialVectorEnv",
+                      "NativeVectorEnv", "ErrorContextWrapper", "EnvFactory", "actor_list", "make_vector_env"]

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from maze_cli.distributions import import_dotted
+from maze_cli.core.imports import import_dotted
 
 Activation = Union[str, type]
 

@@ -18,12 +18,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from maze_cli.train.config import ConfigError, check
+from maze_cli.core.errors import ConfigError, check
 
 
 @dataclass
 class ObservationNormalization:
-    """Settings of observation normalisation; the schema of the ``wrappers=obs_norm`` preset entry.
+    """Settings of observation normalisation; the schema of the ``normalization=obs_norm`` preset.
 
     Normalises every float Box observation key to zero mean and unit variance per element.
 
@@ -43,7 +43,7 @@ class ObservationNormalization:
     exclude: List[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        p = "wrappers.observation_normalization."
+        p = "normalization."
         check(isinstance(self.sampling_steps, int) and self.sampling_steps >= 0, p + "sampling_steps",
               self.sampling_steps, "an integer >= 0")
         check(self.clip >= 0, p + "clip", self.clip, "a value >= 0 (0 disables clipping)")
@@ -103,7 +103,7 @@ class ObservationNormalizer(nn.Module):
                                      f"{step} but {shapes[key]} in another; exclude it or rename one")
         unknown = sorted(set(settings.exclude) - all_keys)
         if unknown:
-            raise ConfigError(f"wrappers.observation_normalization.exclude: unknown observation keys {unknown}; "
+            raise ConfigError(f"normalization.exclude: unknown observation keys {unknown}; "
                               f"expected some of {sorted(all_keys)}")
         self.moments = nn.ModuleDict({key: RunningMoments(shape) for key, shape in shapes.items()})
 

@@ -2,46 +2,11 @@
 from __future__ import annotations
 
 import os
-from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Optional
 
-import torch
-
-from maze_cli.envs.maze_env import MazeEnv
-from maze_cli.envs.vector import EnvFactory
-from maze_cli.models.critic import TorchStateCritic
-from maze_cli.models.policy import TorchPolicy
+from maze_cli.core.errors import POSITIVE_INT, check
+from maze_cli.runners.base import Collector, Runner
 from maze_cli.train.collectors import make_rollout_collector
-from maze_cli.train.config import POSITIVE_INT, check
-from maze_cli.train.trainer import Collector
-
-
-@dataclass
-class Runner(ABC):
-    """Where envs run. Its fields are the ``runner`` config group's schema.
-
-    :param torch_threads: intra-op threads for torch; 1 is robust for small nets on shared cores.
-    """
-
-    torch_threads: int = 1
-
-    def __post_init__(self) -> None:
-        check(POSITIVE_INT(self.torch_threads), "runner.torch_threads", self.torch_threads, "an integer >= 1")
-
-    @property
-    @abstractmethod
-    def n_envs(self) -> int:
-        """Envs stepped per rollout step (all workers together)."""
-
-    @abstractmethod
-    def make_collector(self, env_factory: EnvFactory, policy: TorchPolicy, critic: TorchStateCritic,
-                       n_steps: int, seed: int, probe_env: Optional[MazeEnv] = None) -> Collector:
-        """The rollout machinery acting with ``policy`` on ``n_envs`` envs from ``env_factory``."""
-
-    def setup(self) -> None:
-        """Process-wide settings, applied once before models are built."""
-        torch.set_num_threads(self.torch_threads)
 
 
 @dataclass
@@ -57,8 +22,10 @@ class DevRunner(Runner):
         super().__post_init__()
         check(POSITIVE_INT(self.n_envs), "runner.n_envs", self.n_envs, "an integer >= 1")
 
-    def make_collector(self, env_factory, policy, critic, n_steps, seed, probe_env=None) -> Collector:
-        return make_rollout_collector(env_factory, self.n_envs, "sequential", policy, critic, n_steps, seed, probe_env)
+    def make_collector(self, env_factory, policy, critic, n_steps, seed, probe_env=None,
+                       store_next_observations=False) -> Collector:
+        return make_rollout_collector(env_factory, self.n_envs, "sequential", policy, critic, n_steps, seed, probe_env,
+                                      store_next_observations)
 
 
 @dataclass
@@ -92,6 +59,7 @@ class LocalRunner(Runner):
     def n_envs(self) -> int:
         return self.workers * self.envs_per_worker
 
-    def make_collector(self, env_factory, policy, critic, n_steps, seed, probe_env=None) -> Collector:
+    def make_collector(self, env_factory, policy, critic, n_steps, seed, probe_env=None,
+                       store_next_observations=False) -> Collector:
         return make_rollout_collector(env_factory, self.n_envs, "subprocess", policy, critic, n_steps, seed, probe_env,
-                                      envs_per_worker=self.envs_per_worker)
+                                      store_next_observations, envs_per_worker=self.envs_per_worker)

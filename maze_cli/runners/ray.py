@@ -21,11 +21,10 @@ from maze_cli.envs.log_stats import merge_reduced_stats
 from maze_cli.envs.vector import EnvFactory
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.policy import TorchPolicy
-from maze_cli.runners.local import Runner
-from maze_cli.train.config import POSITIVE_INT, ConfigError, check
+from maze_cli.runners.base import Collector, Runner
+from maze_cli.core.errors import POSITIVE_INT, ConfigError, check
 from maze_cli.train.collectors import make_rollout_collector
-from maze_cli.train.rollout import RolloutBatch
-from maze_cli.train.trainer import Collector
+from maze_cli.train.batch import RolloutBatch
 
 logger = logging.getLogger("maze_cli")
 
@@ -271,5 +270,9 @@ class RayRunner(Runner):
         ray.init(num_cpus=cpus, runtime_env=self.runtime_env)
         return ray
 
-    def make_collector(self, env_factory, policy, critic, n_steps, seed, probe_env=None) -> Collector:
+    def make_collector(self, env_factory, policy, critic, n_steps, seed, probe_env=None,
+                       store_next_observations=False) -> Collector:
+        if store_next_observations or critic is None:
+            raise ConfigError("runner=ray collects on-policy rollouts (its workers record state values); "
+                              "off-policy algorithms run on runner=dev or runner=local")
         return RayCollector(self, env_factory, policy, critic, n_steps, seed)

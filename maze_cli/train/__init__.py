@@ -1,16 +1,12 @@
-"""Training: algorithm configs, rollouts, returns, trainers, evaluation and checkpoints."""
-from maze_cli.train.a2c import A2CTrainer
-from maze_cli.train.config import A2CAlgorithmConfig, ConfigError, PPOAlgorithmConfig
-from maze_cli.train.evaluator import BestModelSelection, RolloutEvaluator
-from maze_cli.train.collectors import is_structured, make_rollout_collector
-from maze_cli.train.ppo import PPOTrainer
-from maze_cli.train.returns import compute_gae, compute_structured_gae
-from maze_cli.train.rollout import RolloutBatch, RolloutCollector
-from maze_cli.train.samples import TrainingSamples
-from maze_cli.train.structured_rollout import StructuredRolloutBatch, StructuredRolloutCollector
-from maze_cli.train.trainer import OnPolicyTrainer
+"""Training: rollouts, the training loop and its callbacks, evaluation, model selection and checkpoints."""
+from maze_cli.train.batch import RolloutBatch
+from maze_cli.train.callbacks import Callback
+from maze_cli.train.collectors import make_rollout_collector
+from maze_cli.train.evaluator import RolloutEvaluator
+from maze_cli.train.loop import TrainingLoop
+from maze_cli.train.rollout import RolloutCollector
+from maze_cli.train.samples import TrainingSamples, actor_samples
+from maze_cli.train.selection import BestModelSelection
 
-__all__ = ["A2CAlgorithmConfig", "A2CTrainer", "BestModelSelection", "ConfigError", "OnPolicyTrainer",
-           "PPOAlgorithmConfig", "PPOTrainer", "RolloutBatch", "RolloutCollector", "RolloutEvaluator",
-           "StructuredRolloutBatch", "StructuredRolloutCollector", "TrainingSamples", "compute_gae",
-           "compute_structured_gae", "is_structured", "make_rollout_collector"]
+__all__ = ["BestModelSelection", "Callback", "RolloutBatch", "RolloutCollector", "RolloutEvaluator", "TrainingLoop",
+           "TrainingSamples", "actor_samples", "make_rollout_collector"]

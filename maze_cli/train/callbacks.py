@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from maze_cli.train.config import ConfigError
+from maze_cli.core.errors import ConfigError
 
 
 class Callback:

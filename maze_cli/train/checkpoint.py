@@ -1,32 +1,17 @@
 """Checkpoints: tensors and plain data only, written atomically, loaded without unpickling code."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, Union
 
 import torch
 from torch import nn
 
+from maze_cli.core.io import atomic_write
+
 
 class CheckpointError(RuntimeError):
     """A checkpoint is missing, unreadable, unsafe or does not fit the model."""
-
-
-def atomic_write(path: Union[str, Path], write) -> None:
-    """Write via ``write(tmp_path)`` then rename, so a crash never leaves a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def save_checkpoint(path: Union[str, Path], state: Dict[str, Any]) -> None:

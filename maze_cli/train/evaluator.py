@@ -1,125 +1,90 @@
-"""Evaluation rollouts and model selection."""
+"""Evaluation episodes and model selection: one batched path for every env kind."""
 from __future__ import annotations
 
-import math
-from typing import Callable, Dict, Optional
+from typing import Dict, Optional
 
 import gymnasium as gym
 import numpy as np
 import torch
 
 from maze_cli.envs.log_stats import EpisodeStats, LogStatsWrapper
+from maze_cli.envs.vector import SequentialVectorEnv, VectorEnv
 from maze_cli.models.policy import TorchPolicy
-
+from maze_cli.train.acting import EnvActions, actor_groups, group_observations
+from maze_cli.train.selection import BestModelSelection
 
 EVALUATION_SEED_STRIDE = 7919
 
 
-class BestModelSelection:
-    """Remembers the best evaluation return and calls ``on_improvement`` when it is beaten.
-
-    :param on_improvement: called with the new best return (e.g. to save ``best.pt``).
-    """
-
-    def __init__(self, on_improvement: Optional[Callable[[float], None]] = None):
-        self.on_improvement = on_improvement
-        self.best_return = -math.inf
-        self.epochs_without_improvement = 0
-
-    def update(self, mean_return: float) -> bool:
-        """Record one evaluation; True if it is a new best."""
-        if not math.isnan(mean_return) and mean_return > self.best_return:
-            self.best_return = mean_return
-            self.epochs_without_improvement = 0
-            if self.on_improvement is not None:
-                self.on_improvement(mean_return)
-            return True
-        self.epochs_without_improvement += 1
-        return False
+def _episode_quota(n_episodes: int, n_envs: int) -> np.ndarray:
+    """Episodes each env runs: spread evenly, the first envs take the remainder."""
+    quota = np.full(n_envs, n_episodes // n_envs)
+    quota[:n_episodes % n_envs] += 1
+    return quota
 
 
 class RolloutEvaluator:
-    """Runs ``n_episodes`` with a policy and reports their statistics.
+    """Runs ``n_episodes`` with a policy and reports their statistics (``eval/episode_return_mean``, ...).
 
-    Given an env, episodes run one after the other on it. Given ``vector_env`` (a dict-space
-    vector env of ``n_episodes`` envs, NEXT_STEP autoreset), every env runs exactly one episode
-    and the policy acts on all of them in one batch per step: the same episodes' statistics at
-    a fraction of the wall time, which is most of a short training run's evaluation cost.
+    All envs of ``vector_env`` step together and the policy acts for them batched per actor; with one
+    env per episode every env runs exactly one episode, the fastest way to evaluate. Given a single
+    ``eval_env`` instead (as in the Maze tutorial), its episodes run one after the other.
 
-    :param eval_env: the env to evaluate on; wrapped in :class:`LogStatsWrapper` if it is not.
-        May be ``None`` when ``vector_env`` is given.
-    :param n_episodes: episodes per evaluation.
+    :param eval_env: an env to evaluate on (its ``LogStatsWrapper`` prefix, if any, names the statistics).
+    :param n_episodes: episodes per evaluation (default: one per env of ``vector_env``).
     :param model_selection: notified with the mean return (``None``: just report).
     :param deterministic: act with the distribution's mode instead of sampling.
-    :param seed: makes evaluations reproducible: the single env is seeded at the first reset and later
-        episodes continue its random stream; a vector env is seeded at every evaluation (the ``k``-th
-        with ``seed + EVALUATION_SEED_STRIDE * k``), so its start states do not depend on the policy.
-    :param vector_env: optional batched path for single-sub-step envs (see above).
+    :param seed: every evaluation resets its envs with its own seed (the ``k``-th with
+        ``seed + EVALUATION_SEED_STRIDE * k``), so its start states do not depend on the policy.
+    :param vector_env: the envs to evaluate on, instead of ``eval_env``.
     """
 
-    def __init__(self, eval_env: Optional[gym.Env], n_episodes: int,
+    def __init__(self, eval_env: Optional[gym.Env] = None, n_episodes: Optional[int] = None,
                  model_selection: Optional[BestModelSelection] = None, deterministic: bool = False,
-                 seed: Optional[int] = None, vector_env: Optional[gym.vector.VectorEnv] = None):
-        if n_episodes < 1:
-            raise ValueError(f"RolloutEvaluator: n_episodes={n_episodes}, expected >= 1")
-        if vector_env is not None and vector_env.num_envs != n_episodes:
-            raise ValueError(f"RolloutEvaluator: vector_env has {vector_env.num_envs} envs, expected one per "
-                             f"episode (n_episodes={n_episodes})")
-        if eval_env is None and vector_env is None:
-            raise ValueError("RolloutEvaluator: pass eval_env or vector_env")
-        self.eval_env = eval_env if eval_env is None or isinstance(eval_env, LogStatsWrapper) \
-            else LogStatsWrapper.wrap(eval_env, logging_prefix="eval")
-        self.vector_env = vector_env
-        self.n_episodes = n_episodes
+                 seed: Optional[int] = None, vector_env: Optional[VectorEnv] = None):
+        if (eval_env is None) == (vector_env is None):
+            raise ValueError("RolloutEvaluator: pass either eval_env or vector_env")
+        self.prefix = eval_env.logging_prefix if isinstance(eval_env, LogStatsWrapper) else "eval"
+        self.vector_env = vector_env if vector_env is not None else SequentialVectorEnv.of_env(eval_env)
+        self.n_episodes = self.vector_env.num_envs if n_episodes is None else n_episodes
+        if self.n_episodes < 1:
+            raise ValueError(f"RolloutEvaluator: n_episodes={self.n_episodes}, expected >= 1")
         self.model_selection = model_selection
         self.deterministic = deterministic
         self._seed = seed
         self._count = 0
 
+    @torch.inference_mode()
     def evaluate(self, policy: TorchPolicy) -> Dict[str, float]:
-        """Statistics (``eval/episode_return_mean``, ...) of ``n_episodes`` fresh episodes."""
-        if self.vector_env is not None:
-            stats, prefix = self._evaluate_batched(policy), "eval"
-        else:
-            stats, prefix = self._evaluate_sequential(policy), self.eval_env.logging_prefix
+        """Statistics of ``n_episodes`` fresh episodes."""
+        env, n = self.vector_env, self.vector_env.num_envs
+        seed = None if self._seed is None else self._seed + EVALUATION_SEED_STRIDE * self._count
+        self._count += 1
+        step = env.reset(seed=seed)
+        remaining = _episode_quota(self.n_episodes, n)
+        returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
+        episodes, actions = EpisodeStats(), EnvActions(n)
+        device = next(policy.parameters()).device
+        while remaining.any():
+            for actor_index, rows in actor_groups(step.actors, len(env.actor_ids)):
+                actor = env.actor_ids[actor_index]
+                obs = policy.converters[actor[0]](group_observations(step, actor[0], rows))
+                dist = policy.distribution({k: v.to(device) for k, v in obs.items()}, actor)
+                sampled = dist.deterministic_sample() if self.deterministic else dist.sample()
+                actions.put(actor[0], rows, dist.env_actions(sampled))
+            step = env.step(actions.arrays)
+            counting = (remaining > 0) & step.valid
+            returns += np.where(counting, step.rewards, 0.0)
+            lengths += counting & step.flat_step_done
+            ended = counting & (step.terminated | step.truncated)
+            episodes.add_episodes(returns[ended], lengths[ended])
+            returns[ended], lengths[ended] = 0.0, 0
+            remaining -= ended
+        stats = episodes.reduce(self.prefix)
         if self.model_selection is not None:
-            self.model_selection.update(stats[f"{prefix}/episode_return_mean"])
+            self.model_selection.update(stats[f"{self.prefix}/episode_return_mean"])
         return stats
 
-    def _evaluate_sequential(self, policy: TorchPolicy) -> Dict[str, float]:
-        env = self.eval_env
-        env.clear_stats()
-        for _ in range(self.n_episodes):
-            obs, _ = env.reset(seed=self._seed)
-            self._seed = None  # seed once; later episodes continue the env's random stream
-            done = False
-            while not done:
-                action = policy.compute_action(obs, env.actor_id(), deterministic=self.deterministic)
-                obs, _, terminated, truncated, _ = env.step(action)
-                done = terminated or truncated
-        return env.get_stats()
-
-    @torch.inference_mode()
-    def _evaluate_batched(self, policy: TorchPolicy) -> Dict[str, float]:
-        env, n = self.vector_env, self.n_episodes
-        # Every evaluation draws its start states from its own seed: finished envs keep autoresetting
-        # until the last episode ends, so a continued random stream would depend on the policy.
-        obs, _ = env.reset(seed=None if self._seed is None else self._seed + EVALUATION_SEED_STRIDE * self._count)
-        self._count += 1
-        returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
-        running = np.ones(n, dtype=bool)
-        while running.any():
-            dist = policy.distribution(policy.converters[0](obs))
-            actions = dist.deterministic_sample() if self.deterministic else dist.sample()
-            obs, rewards, terminated, truncated, _ = env.step(dist.env_actions(actions))
-            returns += np.where(running, rewards, 0.0)
-            lengths += running
-            running &= ~(terminated | truncated)
-        episodes = EpisodeStats()
-        episodes.add_episodes(returns, lengths)
-        return episodes.reduce("eval")
-
     def close(self) -> None:
-        """Release the vector env (a single env given by the caller stays open)."""
-        if self.vector_env is not None:
-            self.vector_env.close()
+        """Release the envs."""
+        self.vector_env.close()

@@ -1,136 +1,238 @@
-"""Rollout collection: steps a vector env with the current policy into preallocated storage."""
+"""Rollout collection: one collector for every env, acting batched per actor into preallocated storage.
+
+An ordinary env is the single-actor case of a structured env: the same collector, batch and
+bookkeeping serve both, and the single actor takes the fast path (no per-actor indexing).
+Episode ends are handled for both autoreset modes of the vector envs (see :class:`VectorStep`):
+a truncated episode bootstraps from the value of its final observation, returned in ``final``
+(same-step autoreset) or as the step's observation (NEXT_STEP autoreset, valued at the next step).
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Union
 
-import gymnasium as gym
 import numpy as np
 import torch
 
 from maze_cli.envs.log_stats import EpisodeTracker
+from maze_cli.envs.vector import VectorEnv, VectorStep
 from maze_cli.models.critic import TorchStateCritic
-from maze_cli.models.policy import TorchPolicy
-from maze_cli.train.returns import compute_gae
-from maze_cli.train.samples import TrainingSamples, normalize_advantages
+from maze_cli.models.policy import TorchPolicy, sample_batch
+from maze_cli.models.stacking import FlatStepMemory
+from maze_cli.train.acting import EnvActions, EnvRows, actor_groups, group_observations
+from maze_cli.train.batch import RolloutBatch, TensorDict
+
+Index = Union[int, tuple]
 
 
-@dataclass
-class RolloutBatch:
-    """``n_steps`` steps of ``n_envs`` envs; every tensor is time-major ``(T, n_envs, ...)``.
-
-    ``valid`` is false on the reset steps of gymnasium's NEXT_STEP autoreset (the step after
-    an episode ended), which carry no transition and are excluded from every loss.
-    """
-
-    observations: Dict[str, torch.Tensor]
-    actions: Dict[str, torch.Tensor]
-    log_probs: torch.Tensor
-    values: torch.Tensor  # (T + 1, n): V of every observation, the last row for the final ones
-    rewards: torch.Tensor
-    terminated: torch.Tensor
-    episode_end: torch.Tensor
-    valid: torch.Tensor
-
-    @staticmethod
-    def concat_envs(batches: List["RolloutBatch"]) -> "RolloutBatch":
-        """Joins batches of different env groups (e.g. remote workers) along the env axis."""
-        def cat(items):
-            if isinstance(items[0], dict):
-                return {key: torch.cat([item[key] for item in items], dim=1) for key in items[0]}
-            return torch.cat(items, dim=1)
-        return RolloutBatch(**{f.name: cat([getattr(b, f.name) for b in batches]) for f in fields(RolloutBatch)})
-
-    @property
-    def n_transitions(self) -> int:
-        return int(self.valid.sum())
-
-    @property
-    def env_steps(self) -> int:
-        """Env steps the rollout took (reset steps included, as every env stepped every time)."""
-        return int(self.valid.numel())
-
-    def observation_groups(self) -> List[Tuple[Dict[str, torch.Tensor], torch.Tensor]]:
-        """``(observations, mask of the valid steps)``, for normalisation statistics."""
-        return [(self.observations, self.valid)]
-
-    def training_samples(self, gamma: float, gae_lambda: float, normalize: bool = True) -> List[TrainingSamples]:
-        """GAE over the whole rollout, then the valid steps (advantages normalised over them) of actor ``(0, 0)``."""
-        advantages, returns = compute_gae(self.rewards, self.values, self.terminated, self.episode_end,
-                                          gamma, gae_lambda)
-        mask = self.valid
-        return [TrainingSamples(
-            actor_id=(0, 0), observations={key: value[mask] for key, value in self.observations.items()},
-            actions={key: value[mask] for key, value in self.actions.items()},
-            old_log_probs=self.log_probs[mask], old_values=self.values[:-1][mask],
-            advantages=normalize_advantages(advantages[mask]) if normalize else advantages[mask], returns=returns[mask])]
+def _cells(t: int, rows: EnvRows) -> Index:
+    """Index of row ``t``'s cells of ``rows`` (all envs when ``None``)."""
+    return t if rows is None else (t, torch.from_numpy(rows))
 
 
 class RolloutCollector:
-    """Runs the policy on a vector env, batched over envs and without autograd.
+    """Runs the policy on a vector env without autograd, batched per actor.
 
-    :param vector_env: a dict-space vector env with NEXT_STEP autoreset.
+    :param vector_env: a vector env of :mod:`maze_cli.envs.vector` (ordinary or structured envs).
     :param policy: the policy to act with (its weights are read at every step).
-    :param critic: the critic whose values the rollout records for advantage estimation.
-    :param n_steps: steps per env per :meth:`collect`.
-    :param seed: seeds the vector env's first reset.
+    :param critic: the critic whose values the rollout records for advantage estimation;
+        ``None`` records no values (algorithms that learn from replay).
+    :param n_steps: decisions (env steps; for structured envs sub-steps) per env per :meth:`collect`.
+    :param seed: seeds the envs' first reset (env ``i`` gets ``seed + i``).
+    :param store_next_observations: also record what every step returned (off-policy algorithms).
     """
 
-    def __init__(self, vector_env: gym.vector.VectorEnv, policy: TorchPolicy, critic: TorchStateCritic,
-                 n_steps: int, seed: Optional[int] = None):
+    def __init__(self, vector_env: VectorEnv, policy: TorchPolicy, critic: Optional[TorchStateCritic],
+                 n_steps: int, seed: Optional[int] = None, store_next_observations: bool = False):
         self.vector_env = vector_env
         self.policy = policy
         self.critic = critic
         self.n_steps = n_steps
         self.n_envs = vector_env.num_envs
-        self.converter = policy.converters[0]
+        self.actor_ids = list(vector_env.actor_ids)
+        self.device = next(policy.parameters()).device
+        stacking = critic.stacking if critic is not None else None
+        self.memory = FlatStepMemory(stacking, self.n_envs) if stacking is not None else None
         self.episodes = EpisodeTracker(self.n_envs)
         self.env_steps = 0
-        obs, _ = vector_env.reset(seed=seed)
-        self._obs = self.converter(obs)
-        self._prev_ended = np.zeros(self.n_envs, dtype=bool)
-        self._storage: Optional[RolloutBatch] = None
-        self._np: Dict[str, np.ndarray] = {}
+        self._flags = {name: np.zeros((n_steps, self.n_envs), dtype=dtype) for name, dtype in (
+            ("actors", np.int64), ("valid", bool), ("rewards", np.float32), ("terminated", bool),
+            ("episode_end", bool), ("flat_step_done", bool), ("end_values", np.float32))}
+        self._on_cpu = self.device.type == "cpu"
+        self._storage = self._allocate(store_next_observations)
+        store = self._storage
+        self._views = {"log_probs": store.log_probs.numpy(), "values": store.values.numpy(),
+                       "observations": {s: {k: v.numpy() for k, v in d.items()} for s, d in store.observations.items()},
+                       "actions": {s: {k: v.numpy() for k, v in d.items()} for s, d in store.actions.items()}}
+        self._single_actor = len(self.actor_ids) == 1
+        self._all_envs = ((0, None),)
+        self._actions = EnvActions(self.n_envs)
+        self._step: VectorStep = vector_env.reset(seed=seed)
 
-    def _allocate(self, actions: Dict[str, torch.Tensor]) -> RolloutBatch:
+    def _allocate(self, store_next_observations: bool) -> RolloutBatch:
+        """Storage for one rollout; observation and action shapes come from one sample decision per sub-step."""
         T, n = self.n_steps, self.n_envs
-        # Per-step env outputs are written as numpy rows; the tensors share their memory (no copies).
-        self._np = {"rewards": np.zeros((T, n), dtype=np.float32), "terminated": np.zeros((T, n), dtype=bool),
-                    "episode_end": np.zeros((T, n), dtype=bool), "valid": np.zeros((T, n), dtype=bool)}
+
+        def like(example: TensorDict) -> TensorDict:
+            return {k: torch.zeros((T, n) + tuple(v.shape[1:]), dtype=v.dtype) for k, v in example.items()}
+        observations, actions = {}, {}
+        with torch.inference_mode():
+            for step in sorted({step for step, _ in self.actor_ids}):
+                obs = sample_batch(self.policy.converters[step].space, self.policy.converters[step], n=1)
+                observations[step] = like(obs)
+                actions[step] = like(self.policy.distribution(self._on_device(obs), (step, 0)).sample())
+        critic_obs = None
+        if self.memory is not None:
+            critic_obs = {k: torch.zeros((T, n) + shape) for k, shape in self.memory.stacker.shapes.items()}
         return RolloutBatch(
-            observations={k: torch.zeros((T, n) + tuple(v.shape[1:]), dtype=v.dtype) for k, v in self._obs.items()},
-            actions={k: torch.zeros((T, n) + tuple(v.shape[1:]), dtype=v.dtype) for k, v in actions.items()},
-            log_probs=torch.zeros(T, n), values=torch.zeros(T + 1, n),
-            **{name: torch.from_numpy(array) for name, array in self._np.items()})
+            actor_ids=list(self.actor_ids), observations=observations, actions=actions,
+            critic_observations=critic_obs, log_probs=torch.zeros(T, n), values=torch.zeros(T, n),
+            last_values=torch.zeros(n),
+            next_observations={step: like(obs) for step, obs in observations.items()}
+            if store_next_observations else None,
+            **{name: torch.from_numpy(array) for name, array in self._flags.items()})
+
+    def _converted(self, sub_step: int, raw: Dict[str, np.ndarray]) -> TensorDict:
+        return self.policy.converters[sub_step](raw)
+
+    def _on_device(self, obs: TensorDict) -> TensorDict:
+        if self._on_cpu:
+            return obs
+        return {key: value.to(self.device, non_blocking=True) for key, value in obs.items()}
+
+    def _critic_input(self, sub_step: int, rows: EnvRows, obs: TensorDict) -> TensorDict:
+        """What the critic reads for a group's decisions: their observations, or the stacked flat step."""
+        if self.memory is None:
+            return obs
+        envs = torch.from_numpy(rows) if rows is not None else torch.arange(self.n_envs)
+        self.memory.record(sub_step, envs, obs)
+        return self.memory.critic_input(sub_step, envs)
+
+    def _group_values(self, sub_step: int, critic_obs: TensorDict) -> torch.Tensor:
+        """Values under the sub-step's critic; zeros without a critic."""
+        if self.critic is None:
+            return torch.zeros(next(iter(critic_obs.values())).shape[0])
+        values = self.critic.predict_value(self._on_device(critic_obs), sub_step)
+        return values if self._on_cpu else values.cpu()
+
+    def _act(self, t: int) -> None:
+        """Acts for every env at row ``t``, recording observations, actions, log-probs and values.
+
+        Rows are written through numpy views of the storage: a numpy row write costs a fraction of
+        a torch indexing call, which matters at tens of thousands of steps per second.
+        """
+        store, step, views = self._storage, self._step, self._views
+        groups = self._all_envs if self._single_actor else actor_groups(step.actors, len(self.actor_ids))
+        if not self._single_actor:
+            self._flags["actors"][t] = step.actors
+        for actor_index, rows in groups:
+            actor = self.actor_ids[actor_index]
+            sub_step = actor[0]
+            cells = t if rows is None else (t, rows)
+            obs = self.policy.converters[sub_step](group_observations(step, sub_step, rows))
+            dist = self.policy.distribution(self._on_device(obs), actor)
+            actions = dist.sample()
+            views["log_probs"][cells] = self._numpy(dist.log_prob(actions))
+            critic_obs = self._critic_input(sub_step, rows, obs)
+            views["values"][cells] = self._numpy(self._group_values(sub_step, critic_obs))
+            if store.critic_observations is not None:
+                for key, value in critic_obs.items():
+                    store.critic_observations[key][_cells(t, rows)] = value
+            for key, value in obs.items():
+                views["observations"][sub_step][key][cells] = value.numpy()
+            for key, value in actions.items():
+                views["actions"][sub_step][key][cells] = self._numpy(value)
+            self._actions.put(sub_step, rows, dist.env_actions(actions))
+
+    def _numpy(self, tensor: torch.Tensor) -> np.ndarray:
+        return tensor.numpy() if self._on_cpu else tensor.cpu().numpy()
+
+    def _current_values(self) -> torch.Tensor:
+        """Values of every env's current observation, under the critic of the actor it waits for."""
+        values = torch.zeros(self.n_envs)
+        step = self._step
+        for actor_index, rows in actor_groups(step.actors, len(self.actor_ids)):
+            sub_step = self.actor_ids[actor_index][0]
+            obs = self._converted(sub_step, group_observations(step, sub_step, rows))
+            values[slice(None) if rows is None else torch.from_numpy(rows)] = self._group_values(
+                sub_step, self._critic_input(sub_step, rows, obs))
+        return values
+
+    def _final_values(self, result: VectorStep, envs: List[int]) -> torch.Tensor:
+        """Values of the final observations of ``envs`` (episodes reset within the step), in that order."""
+        values = torch.zeros(len(envs))
+        actors = np.array([result.final[env][1] for env in envs])
+        for actor_index in np.unique(actors):
+            members = np.flatnonzero(actors == actor_index)
+            sub_step = self.actor_ids[int(actor_index)][0]
+            raw = {key: np.stack([result.final[envs[m]][0][key] for m in members])
+                   for key in self.policy.converters[sub_step].shapes}
+            env_rows = np.array([envs[m] for m in members])
+            critic_obs = self._critic_input(sub_step, env_rows, self._converted(sub_step, raw))
+            values[torch.from_numpy(members)] = self._group_values(sub_step, critic_obs)
+        return values
+
+    def _record_step(self, t: int, result: VectorStep) -> np.ndarray:
+        """Books the outcome of row ``t``'s step; returns the envs whose end value is their next observation's."""
+        flags = self._flags
+        valid = result.valid
+        ended = (result.terminated | result.truncated) & valid
+        flags["valid"][t] = valid
+        np.multiply(result.rewards, valid, out=flags["rewards"][t])
+        np.logical_and(result.terminated, valid, out=flags["terminated"][t])
+        flags["episode_end"][t] = ended
+        flags["flat_step_done"][t] = result.flat_step_done
+        flags["end_values"][t] = 0.0
+        if self.memory is not None:
+            self.memory.forget(np.flatnonzero(result.flat_step_done))
+        awaiting = self._end_values(t, result, ended) if ended.any() else ended
+        if self._storage.next_observations is not None:
+            self._record_next_observations(t, result)
+        if self.memory is not None:
+            self.memory.forget(np.flatnonzero(ended))
+        # episode statistics count flat steps; every sub-step's reward adds to the episode's return
+        self.episodes.record(flags["rewards"][t], valid & result.flat_step_done, ended)
+        self._step = result
+        return awaiting
+
+    def _end_values(self, t: int, result: VectorStep, ended: np.ndarray) -> np.ndarray:
+        """Values the final observations of episodes truncated at row ``t`` where they are known; returns the
+        envs whose final observation is their current one (NEXT_STEP autoreset), valued at the next step."""
+        truncated = ended & ~result.terminated
+        if not result.final:
+            return truncated
+        in_final = np.zeros(self.n_envs, dtype=bool)
+        in_final[list(result.final)] = True
+        reset_within = [int(env) for env in np.flatnonzero(truncated & in_final)]
+        if reset_within:
+            self._flags["end_values"][t, reset_within] = self._final_values(result, reset_within).numpy()
+        return truncated & ~in_final
+
+    def _record_next_observations(self, t: int, result: VectorStep) -> None:
+        """What row ``t``'s step returned for every env: its next observation, or its final one."""
+        sub_step = self.actor_ids[0][0]
+        obs = self._converted(sub_step, result.observations[sub_step])
+        storage = self._storage.next_observations[sub_step]
+        for key, value in obs.items():
+            storage[key][t] = value
+        for env, (final_obs, _) in result.final.items():
+            final = self._converted(sub_step, {key: np.asarray(final_obs[key])[None] for key in obs})
+            for key, value in final.items():
+                storage[key][t, env] = value[0]
 
     @torch.inference_mode()
     def collect(self) -> RolloutBatch:
-        """The next ``n_steps`` steps of every env; buffers are reused, so consume before the next call."""
+        """The next ``n_steps`` decisions of every env; buffers are reused, so consume before the next call."""
+        store = self._storage
+        awaiting = np.zeros(self.n_envs, dtype=bool)  # truncated last step, final observation is the current one
         for t in range(self.n_steps):
-            obs = self._obs
-            dist = self.policy.distribution(obs)
-            actions = dist.sample()
-            if self._storage is None:
-                self._storage = self._allocate(actions)
-            store, arrays = self._storage, self._np
-            store.log_probs[t] = dist.log_prob(actions)
-            store.values[t] = self.critic.predict_value(obs)
-            for key, value in obs.items():
-                store.observations[key][t] = value
-            for key, value in actions.items():
-                store.actions[key][t] = value
-            next_obs, rewards, terminated, truncated, _ = self.vector_env.step(dist.env_actions(actions))
-            valid = ~self._prev_ended
-            ended = (terminated | truncated) & valid
-            arrays["rewards"][t] = rewards
-            np.logical_and(terminated, valid, out=arrays["terminated"][t])
-            arrays["episode_end"][t] = ended
-            arrays["valid"][t] = valid
-            self.episodes.record(rewards * valid, valid, ended)
-            self._prev_ended = ended
-            self._obs = self.converter(next_obs)
-        store.values[self.n_steps] = self.critic.predict_value(self._obs)
-        self.env_steps += self.n_steps * self.n_envs
+            self._act(t)
+            if awaiting.any():
+                self._flags["end_values"][t - 1, awaiting] = store.values[t].numpy()[awaiting]
+            awaiting = self._record_step(t, self.vector_env.step(self._actions.arrays))
+        store.last_values.copy_(self._current_values())
+        if awaiting.any():
+            self._flags["end_values"][self.n_steps - 1, awaiting] = store.last_values.numpy()[awaiting]
+        self.env_steps += store.env_steps
         return store
 
     def pop_episode_stats(self) -> Dict[str, float]:

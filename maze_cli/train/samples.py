@@ -1,11 +1,15 @@
 """What a loss consumes: one actor's transitions of a rollout with their advantages and returns."""
 from __future__ import annotations
 
-from typing import Dict, NamedTuple, Optional
+from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional
 
 import torch
 
+from maze_cli.algorithms.returns import compute_gae, normalize_advantages
 from maze_cli.envs.maze_env import ActorID
+
+if TYPE_CHECKING:
+    from maze_cli.train.batch import RolloutBatch
 
 
 class TrainingSamples(NamedTuple):
@@ -25,16 +29,16 @@ class TrainingSamples(NamedTuple):
     critic_observations: Optional[Dict[str, torch.Tensor]] = None
 
 
-def actor_samples(batch, gamma: float, gae_lambda: float, normalize: bool = True) -> "list[TrainingSamples]":
+def actor_samples(batch: "RolloutBatch", gamma: float, gae_lambda: float,
+                  normalize: bool = True) -> List[TrainingSamples]:
     """GAE(lambda) advantages and returns of a rollout, split into one :class:`TrainingSamples` per actor.
 
-    ``normalize`` standardises each actor's advantages (zero mean, unit variance).
+    ``normalize`` standardises each actor's advantages (zero mean, unit variance): each actor's are
+    estimates of a different return.
     """
-    return batch.training_samples(gamma, gae_lambda, normalize)
-
-
-def normalize_advantages(advantages: torch.Tensor) -> torch.Tensor:
-    """Zero mean, unit variance (left as is for fewer than two samples)."""
-    if advantages.numel() < 2:
-        return advantages
-    return (advantages - advantages.mean()) / (advantages.std(unbiased=False) + 1e-8)
+    advantages, returns = compute_gae(batch.actors, batch.valid, batch.rewards, batch.values, batch.last_values,
+                                      batch.episode_end, batch.end_values, len(batch.actor_ids), gamma, gae_lambda)
+    samples = batch.per_actor(advantages, returns)
+    if normalize:
+        samples = [s._replace(advantages=normalize_advantages(s.advantages)) for s in samples]
+    return samples

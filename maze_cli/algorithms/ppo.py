@@ -1,8 +1,4 @@
-"""PPO: several epochs of minibatch steps per rollout on a clipped surrogate objective.
-
-Everything else (rollouts, GAE, evaluation, model selection, checkpoints, learning-rate
-schedule) is the shared :class:`~maze_cli.train.trainer.OnPolicyTrainer` loop.
-"""
+"""PPO (proximal policy optimisation, Schulman et al. 2017, clipped variant): minibatch epochs per rollout."""
 from __future__ import annotations
 
 import math
@@ -10,8 +6,9 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 
-from maze_cli.train.rollout import RolloutBatch
-from maze_cli.train.trainer import OnPolicyTrainer, TrainingSamples, prepare_samples
+from maze_cli.algorithms.actor_critic import ActorCritic, loss_terms, weighted_loss
+from maze_cli.train.batch import RolloutBatch
+from maze_cli.train.samples import TrainingSamples, actor_samples
 
 Minibatch = List[Tuple[TrainingSamples, torch.Tensor]]
 
@@ -55,51 +52,52 @@ def minibatches(samples: List[TrainingSamples], batch_size: int) -> List[Minibat
     """
     total = sum(len(s.returns) for s in samples)
     n_minibatches = max(1, math.ceil(total / batch_size))
-    chunks = [torch.tensor_split(torch.randperm(len(s.returns)), n_minibatches)
+    chunks = [torch.tensor_split(torch.randperm(len(s.returns), device=s.returns.device), n_minibatches)
               for s in samples]
     return [[(s, chunk[i]) for s, chunk in zip(samples, chunks) if len(chunk[i])] for i in range(n_minibatches)]
 
 
-class PPOTrainer(OnPolicyTrainer):
-    """Proximal policy optimisation (Schulman et al. 2017), clipped variant."""
+class PPO(ActorCritic):
+    """Several shuffled passes of minibatch steps per rollout on the clipped surrogate objective.
 
-    def update(self, batch: RolloutBatch, train_policy: bool) -> Dict[str, float]:
-        samples = prepare_samples(batch, self.config.gamma, self.config.gae_lambda)
+    With ``target_kl`` the remaining minibatches of an update are skipped once the approximate KL
+    divergence from the rollout's policy exceeds it (the first step is always taken: KL starts at 0).
+    """
+
+    def update(self, batch: RolloutBatch, epoch: int, progress: float) -> Dict[str, float]:
+        cfg = self.config
+        train_policy, stats = self.start_update(epoch, progress)
+        samples = actor_samples(batch.to(self.device), cfg.gamma, cfg.gae_lambda, cfg.normalize_advantages)
         applied: List[Dict[str, float]] = []
         epochs_done = 0
-        for _ in range(self.config.n_optimization_epochs):
-            if not self._optimization_epoch(samples, train_policy, applied):
+        for _ in range(cfg.n_optimization_epochs):
+            stopped = False
+            for minibatch in minibatches(samples, cfg.batch_size):
+                step_stats, loss = self._minibatch_loss(minibatch, train_policy)
+                if cfg.target_kl is not None and step_stats["losses/approx_kl"] > cfg.target_kl:
+                    stopped = True
+                    break
+                step_stats["losses/grad_norm"] = self.gradient_step(loss)
+                applied.append(step_stats)
+            if stopped:
                 break
             epochs_done += 1
-        # Before the first step the policy equals the rollout's (KL 0), so at least one step is applied.
-        result = {key: sum(s[key] for s in applied) / len(applied) for key in applied[0]}
-        result["losses/optimization_epochs"] = float(epochs_done)
-        result["losses/minibatch_steps"] = float(len(applied))
-        return result
-
-    def _optimization_epoch(self, samples: List[TrainingSamples], train_policy: bool,
-                            applied: List[Dict[str, float]]) -> bool:
-        """One shuffled pass of minibatch steps (statistics appended to ``applied``); False if target_kl stopped it."""
-        target_kl = self.config.target_kl
-        for minibatch in minibatches(samples, self.config.batch_size):
-            stats, loss = self._minibatch_loss(minibatch, train_policy)
-            if target_kl is not None and stats["losses/approx_kl"] > target_kl:
-                return False
-            stats["losses/grad_norm"] = self.apply_gradients(loss)
-            applied.append(stats)
-        return True
+        stats.update({key: sum(s[key] for s in applied) / len(applied) for key in applied[0]})
+        stats["losses/optimization_epochs"] = float(epochs_done)
+        stats["losses/minibatch_steps"] = float(len(applied))
+        return stats
 
     def _minibatch_loss(self, minibatch: Minibatch, train_policy: bool) -> Tuple[Dict[str, float], torch.Tensor]:
         cfg = self.config
         policy_terms, value_terms, entropies, log_ratios = [], [], [], []
         for samples, idx in minibatch:
-            log_probs, entropy, values = self.loss_terms(samples, idx)
+            log_probs, entropy, values = loss_terms(self.policy, self.critic, samples, idx)
             old_log_probs = samples.old_log_probs[idx]
             policy_terms.append(clipped_surrogate(log_probs, old_log_probs, samples.advantages[idx], cfg.clip_range))
             value_terms.append(value_error(values, samples.old_values[idx], samples.returns[idx], cfg.clip_range_vf))
             entropies.append(entropy)
             log_ratios.append(log_probs.detach() - old_log_probs)
-        loss, stats = self.combine_losses(policy_terms, value_terms, entropies, train_policy)
+        loss, stats = weighted_loss(cfg, policy_terms, value_terms, entropies, train_policy)
         log_ratio = torch.cat(log_ratios)
         stats["losses/approx_kl"] = approx_kl(log_ratio).item()
         stats["losses/clip_fraction"] = ((log_ratio.exp() - 1.0).abs() > cfg.clip_range).float().mean().item()

@@ -16,7 +16,7 @@ from maze_cli.envs.log_stats import LogStatsWrapper
 from maze_cli.run import CONFIG_FILE
 from maze_cli.train.checkpoint import CheckpointError, load_checkpoint, load_state_strict
 from maze_cli.train.evaluator import RolloutEvaluator
-from maze_cli.train.trainer import BEST_CHECKPOINT
+from maze_cli.train.selection import BEST_CHECKPOINT
 
 logger = logging.getLogger("maze_cli")
 

@@ -1,45 +1,30 @@
-"""Algorithm configs: plain dataclasses that are also the Hydra schema of ``conf/algorithm/*.yaml``."""
+"""Algorithm configs: plain dataclasses that are also the Hydra schema of ``conf/algorithm/*.yaml``.
+
+:class:`AlgorithmConfig` holds what the training loop needs of every algorithm; the on-policy
+actor-critic settings live in :class:`OnPolicyAlgorithmConfig`, shared by A2C and PPO.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any, Callable, Dict, Optional
+from dataclasses import dataclass
+from typing import Optional
 
-
-class ConfigError(ValueError):
-    """A config value is out of range or of the wrong kind; the message names key, value and what is allowed."""
-
-
-def check(cond: bool, key: str, value: Any, allowed: str) -> None:
-    if not cond:
-        raise ConfigError(f"{key}={value!r} is invalid: expected {allowed}")
-
+from maze_cli.core.device import DEVICE_PATTERN
+from maze_cli.core.errors import POSITIVE_INT, check
 
 LR_SCHEDULES = ("constant", "linear")
 
-POSITIVE_INT: Callable[[Any], bool] = lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1
-
 
 @dataclass
-class A2CAlgorithmConfig:
-    """Hyper-parameters of A2C (synchronous advantage actor-critic).
+class AlgorithmConfig:
+    """What the training loop needs of any algorithm.
 
     :param n_epochs: training epochs (each: ``epoch_length`` updates, then an evaluation).
     :param epoch_length: updates per epoch.
     :param deterministic_eval: evaluate with the distribution's mode instead of samples.
     :param eval_repeats: evaluation episodes per epoch (0 disables evaluation and model selection).
     :param patience: stop after this many epochs without a better evaluation return.
-    :param critic_burn_in_epochs: epochs at the start in which only the critic is trained.
-    :param n_rollout_steps: steps of every env per update.
-    :param lr: Adam learning rate.
-    :param gamma: discount factor.
-    :param gae_lambda: GAE(lambda) bias-variance trade-off (1.0 = Monte-Carlo advantages).
-    :param policy_loss_coef: weight of the policy-gradient loss.
-    :param value_loss_coef: weight of the value (critic) loss.
-    :param entropy_coef: weight of the entropy bonus.
-    :param max_grad_norm: clip the global gradient norm to this value; 0 disables clipping.
-    :param device: torch device; only ``'cpu'`` is supported (small nets gain nothing from a GPU).
-    :param lr_schedule: ``'constant'``, or ``'linear'``: decay from ``lr`` towards 0 over the planned
-        updates (``n_epochs * epoch_length``, or more when ``train(n_epochs)`` asks for more).
+    :param device: torch device of the networks and updates: ``cpu``, ``cuda``, ``cuda:N``, ``mps`` or
+        ``auto`` (a GPU when there is one).
     :param stop_at_return: stop training once the selection return (evaluation, or training when
         ``eval_repeats=0``) reaches this value; ``None`` trains all epochs.
     """
@@ -49,6 +34,44 @@ class A2CAlgorithmConfig:
     deterministic_eval: bool = False
     eval_repeats: int = 2
     patience: int = 15
+    device: str = "cpu"
+    stop_at_return: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Range checks that a type schema cannot express; raises :class:`ConfigError`."""
+        p = "algorithm."
+        for name in ("n_epochs", "epoch_length"):
+            check(POSITIVE_INT(getattr(self, name)), p + name, getattr(self, name), "an integer >= 1")
+        check(isinstance(self.eval_repeats, int) and self.eval_repeats >= 0, p + "eval_repeats", self.eval_repeats,
+              "an integer >= 0")
+        check(POSITIVE_INT(self.patience), p + "patience", self.patience, "an integer >= 1")
+        check(isinstance(self.device, str) and bool(DEVICE_PATTERN.match(self.device)), p + "device", self.device,
+              "one of 'cpu', 'cuda', 'cuda:N', 'mps', 'auto'")
+        check(self.stop_at_return is None or isinstance(self.stop_at_return, (int, float)), p + "stop_at_return",
+              self.stop_at_return, "a number or null")
+
+
+@dataclass
+class OnPolicyAlgorithmConfig(AlgorithmConfig):
+    """Settings of on-policy actor-critic algorithms: rollouts, returns, losses and the optimiser.
+
+    :param critic_burn_in_epochs: epochs at the start in which only the critic is trained.
+    :param n_rollout_steps: steps of every env per update.
+    :param lr: Adam learning rate.
+    :param gamma: discount factor.
+    :param gae_lambda: GAE(lambda) bias-variance trade-off (1.0 = Monte-Carlo advantages).
+    :param policy_loss_coef: weight of the policy-gradient loss.
+    :param value_loss_coef: weight of the value (critic) loss.
+    :param entropy_coef: weight of the entropy bonus.
+    :param max_grad_norm: clip the global gradient norm to this value; 0 disables clipping.
+    :param lr_schedule: ``'constant'``, or ``'linear'``: decay from ``lr`` towards 0 over the planned
+        updates (``n_epochs * epoch_length``, or more when ``train(n_epochs)`` asks for more).
+    :param normalize_advantages: standardise each actor's advantages per rollout.
+    """
+
     critic_burn_in_epochs: int = 0
     n_rollout_steps: int = 100
     lr: float = 0.0005
@@ -58,31 +81,21 @@ class A2CAlgorithmConfig:
     value_loss_coef: float = 0.5
     entropy_coef: float = 0.00025
     max_grad_norm: float = 0.0
-    device: str = "cpu"
     lr_schedule: str = "constant"
-    stop_at_return: Optional[float] = None
-
-    def __post_init__(self) -> None:
-        self.validate()
+    normalize_advantages: bool = True
 
     def validate(self) -> None:
-        """Range checks that a type schema cannot express; raises :class:`ConfigError`."""
+        super().validate()
         p = "algorithm."
-        for name in ("n_epochs", "epoch_length", "n_rollout_steps"):
-            check(POSITIVE_INT(getattr(self, name)), p + name, getattr(self, name), "an integer >= 1")
-        for name in ("eval_repeats", "critic_burn_in_epochs"):
-            value = getattr(self, name)
-            check(isinstance(value, int) and value >= 0, p + name, value, "an integer >= 0")
-        check(POSITIVE_INT(self.patience), p + "patience", self.patience, "an integer >= 1")
+        check(POSITIVE_INT(self.n_rollout_steps), p + "n_rollout_steps", self.n_rollout_steps, "an integer >= 1")
+        check(isinstance(self.critic_burn_in_epochs, int) and self.critic_burn_in_epochs >= 0,
+              p + "critic_burn_in_epochs", self.critic_burn_in_epochs, "an integer >= 0")
         check(self.lr > 0, p + "lr", self.lr, "a learning rate > 0")
         check(0 < self.gamma <= 1, p + "gamma", self.gamma, "a discount in (0, 1]")
         check(0 <= self.gae_lambda <= 1, p + "gae_lambda", self.gae_lambda, "a value in [0, 1]")
         for name in ("policy_loss_coef", "value_loss_coef", "entropy_coef", "max_grad_norm"):
             check(getattr(self, name) >= 0, p + name, getattr(self, name), "a value >= 0")
-        check(self.device == "cpu", p + "device", self.device, "'cpu' (maze_cli trains on the CPU)")
         check(self.lr_schedule in LR_SCHEDULES, p + "lr_schedule", self.lr_schedule, f"one of {LR_SCHEDULES}")
-        check(self.stop_at_return is None or isinstance(self.stop_at_return, (int, float)), p + "stop_at_return",
-              self.stop_at_return, "a number or null")
 
     def learning_rate(self, progress: float) -> float:
         """The learning rate once ``progress`` (in [0, 1]) of the planned updates are done."""
@@ -90,15 +103,17 @@ class A2CAlgorithmConfig:
             return self.lr * (1.0 - min(max(progress, 0.0), 1.0))
         return self.lr
 
-    def to_dict(self) -> Dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+@dataclass
+class A2CAlgorithmConfig(OnPolicyAlgorithmConfig):
+    """Hyper-parameters of A2C (synchronous advantage actor-critic); the defaults are the Maze tutorial's."""
 
 
 @dataclass
-class PPOAlgorithmConfig(A2CAlgorithmConfig):
+class PPOAlgorithmConfig(OnPolicyAlgorithmConfig):
     """Hyper-parameters of PPO (proximal policy optimisation with a clipped surrogate objective).
 
-    All of :class:`A2CAlgorithmConfig`'s fields (some with PPO-typical defaults), plus:
+    All of :class:`OnPolicyAlgorithmConfig`'s fields (some with PPO-typical defaults), plus:
 
     :param n_optimization_epochs: passes over each rollout.
     :param batch_size: transitions per minibatch (a rollout has ``n_rollout_steps * n_envs``).

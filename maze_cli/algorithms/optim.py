@@ -1,0 +1,55 @@
+"""The gradient step every algorithm takes: backward, global-norm clipping, non-finite guard, optimiser step."""
+from __future__ import annotations
+
+import logging
+from typing import Iterable
+
+import torch
+
+from maze_cli.train.interrupts import NonFiniteTrainingError
+
+logger = logging.getLogger("maze_cli")
+
+
+class GradientStep:
+    """Applies losses to parameters with Adam; a non-finite loss or gradient is skipped, not applied.
+
+    :param parameters: the parameters to train.
+    :param lr: the initial learning rate.
+    :param max_grad_norm: clip the global gradient norm to this value; 0 disables clipping.
+    :param max_nonfinite_updates: after this many skipped updates in a row training stops with a clear error.
+    """
+
+    def __init__(self, parameters: Iterable[torch.nn.Parameter], lr: float, max_grad_norm: float = 0.0,
+                 max_nonfinite_updates: int = 10):
+        self.parameters = list(parameters)
+        # fused: one kernel for all parameters instead of a Python loop of small ops per tensor
+        self.optimizer = torch.optim.Adam(self.parameters, lr=lr, fused=True)
+        self.max_grad_norm = max_grad_norm
+        self.max_nonfinite_updates = max_nonfinite_updates
+        self.nonfinite_in_a_row = 0
+
+    def set_learning_rate(self, learning_rate: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate
+
+    def __call__(self, loss: torch.Tensor) -> float:
+        """Backward and step; returns the gradient norm (NaN for a skipped update)."""
+        self.optimizer.zero_grad(set_to_none=True)
+        if torch.isfinite(loss):
+            loss.backward()
+            max_norm = self.max_grad_norm if self.max_grad_norm > 0 else float("inf")
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.parameters, max_norm)
+            if torch.isfinite(grad_norm):
+                self.optimizer.step()
+                self.nonfinite_in_a_row = 0
+                return float(grad_norm)
+            self.optimizer.zero_grad(set_to_none=True)
+        self.nonfinite_in_a_row += 1
+        logger.warning(f"skipped an update with a non-finite loss or gradient (loss {loss.item()}, "
+                       f"{self.nonfinite_in_a_row} in a row)")
+        if self.nonfinite_in_a_row >= self.max_nonfinite_updates:
+            raise NonFiniteTrainingError(
+                f"{self.nonfinite_in_a_row} updates in a row had a non-finite loss or gradient. Check the env's "
+                f"rewards and observations for NaN/inf, lower algorithm.lr or set algorithm.max_grad_norm")
+        return float("nan")

@@ -1,0 +1,16 @@
+"""Dotted paths (``package.module.Name``) to objects, as configs name classes and functions."""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+
+def import_dotted(path: str) -> Any:
+    """``"package.module.Name"`` -> the object; the error names the path and what failed."""
+    if not isinstance(path, str) or "." not in path:
+        raise ValueError(f"expected a dotted path like 'package.module.Name', got {path!r}")
+    module_name, _, attr = path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as err:
+        raise ValueError(f"cannot import {path!r}: {err}") from None

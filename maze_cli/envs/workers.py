@@ -1,0 +1,262 @@
+"""Env worker processes, each stepping a group of envs; observations travel through shared memory.
+
+Every vector env that runs envs in other processes is this one, for ordinary and structured envs
+alike. A worker process owns a :class:`~maze_cli.envs.vector.SequentialVectorEnv` over
+``envs_per_worker`` envs. Per step the main process writes all actions into shared per-sub-step
+action buffers and sends every worker a one-word command; the workers step their envs and write
+observations (one buffer per sub-step and key, a row per env), actors, rewards and flags at their
+envs' offsets, answering only with the final observations of episodes that ended (rare). Nothing
+proportional to the observation size is pickled per step, and one message per *worker* (not per
+env) crosses a pipe, which is what makes several cheap envs per worker pay off.
+
+One protocol for failures: an env raising inside a worker arrives as :class:`EnvError` naming the
+worker, env and step; a worker that dies is noticed through its process at once (no hang) and
+reported as :class:`EnvWorkerDied`; closing waits a bounded time, then terminates.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.error import CustomSpaceError
+from gymnasium.vector.utils import (CloudpickleWrapper, clear_mpi_env_vars, create_shared_memory,
+                                    read_from_shared_memory)
+
+from maze_cli.envs.errors import EnvError, EnvWorkerDied
+from maze_cli.envs.vector import Observation, SequentialVectorEnv, VectorStep, actor_list
+
+CLOSE_TIMEOUT_S = 5.0
+LIVENESS_CHECK_S = 1.0
+"""A worker that stays silent this long is checked for being alive (a dead one usually closes its pipe first)."""
+FLAGS = ("terminated", "truncated", "flat_step_done")
+
+
+class _Buffers:
+    """Shared-memory arrays of all envs: observations and actions per sub-step, actors, rewards and flags."""
+
+    def __init__(self, observation_spaces: Dict[int, gym.spaces.Dict], action_spaces: Dict[int, gym.spaces.Dict],
+                 n_envs: int, ctx: Any):
+        self.raw_obs, self.raw_actions = {}, {}
+        for step, space in observation_spaces.items():
+            try:
+                self.raw_obs[step] = create_shared_memory(space, n=n_envs, ctx=ctx)
+                self.raw_actions[step] = create_shared_memory(action_spaces[step], n=n_envs, ctx=ctx)
+            except (CustomSpaceError, TypeError) as err:
+                raise ValueError(f"env worker processes exchange observations and actions through fixed-size "
+                                 f"shared memory, which observation space {space} / action space "
+                                 f"{action_spaces[step]} of sub-step {step} do not fit: {err}") from None
+        self.raw_actors = ctx.Array("q", n_envs, lock=False)
+        self.raw_rewards = ctx.Array("f", n_envs, lock=False)
+        self.raw_flags = ctx.Array("b", len(FLAGS) * n_envs, lock=False)
+        self.spaces = (observation_spaces, action_spaces)
+        self.n_envs = n_envs
+        self.views()
+
+    def views(self) -> None:
+        """numpy views on the shared arrays (called again in each worker after it starts)."""
+        observation_spaces, action_spaces = self.spaces
+        self.observations = {s: read_from_shared_memory(space, self.raw_obs[s], n=self.n_envs)
+                             for s, space in observation_spaces.items()}
+        self.actions = {s: read_from_shared_memory(space, self.raw_actions[s], n=self.n_envs)
+                        for s, space in action_spaces.items()}
+        self.actors = np.frombuffer(self.raw_actors, dtype=np.int64)
+        self.rewards = np.frombuffer(self.raw_rewards, dtype=np.float32)
+        flags = np.frombuffer(self.raw_flags, dtype=np.bool_).reshape(len(FLAGS), self.n_envs)
+        self.flags = dict(zip(FLAGS, flags))
+
+    def write(self, result: VectorStep, lo: int, hi: int) -> None:
+        """A worker's envs' part of a step (rows ``lo:hi``)."""
+        for step, arrays in result.observations.items():
+            for key, value in arrays.items():
+                self.observations[step][key][lo:hi] = value
+        self.actors[lo:hi] = result.actors
+        self.rewards[lo:hi] = result.rewards
+        for name in FLAGS:
+            self.flags[name][lo:hi] = getattr(result, name)
+
+    def actions_of(self, lo: int, hi: int) -> Dict[int, Observation]:
+        return {step: {key: np.array(value[lo:hi]) for key, value in arrays.items()}
+                for step, arrays in self.actions.items()}
+
+    def __getstate__(self) -> Dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in ("observations", "actions", "actors", "rewards",
+                                                                    "flags")}
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.views()
+
+
+def _serve(index: int, envs: SequentialVectorEnv, conn: Connection, buffers: _Buffers, lo: int, hi: int) -> None:
+    """Answers commands until ``close``: a step's or reset's answer is the final observations of its envs."""
+    while True:
+        command, data = conn.recv()
+        try:
+            if command == "close":
+                conn.send((True, None))
+                return
+            result = envs.step(buffers.actions_of(lo, hi)) if command == "step" else envs.reset(seed=data)
+            buffers.write(result, lo, hi)
+            conn.send((True, result.final))
+        except Exception as err:  # reported to the main process, which raises it
+            conn.send((False, _transferable(err, index)))
+
+
+def _worker(index: int, env_fns: CloudpickleWrapper, conn: Connection, parent_conn: Connection,
+            buffers: _Buffers, lo: int, hi: int) -> None:
+    """Worker process: builds its envs, then serves commands.
+
+    It ignores SIGINT: Ctrl-C reaches the whole process group, and the trainer, not each worker,
+    decides how to stop (save, then close the workers).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent_conn.close()
+    envs: Optional[SequentialVectorEnv] = None
+    try:
+        envs = SequentialVectorEnv([fn() for fn in env_fns.fn])
+        conn.send((True, None))
+        _serve(index, envs, conn, buffers, lo, hi)
+    except (KeyboardInterrupt, EOFError, BrokenPipeError):
+        pass
+    except Exception as err:  # the envs could not be built
+        conn.send((False, _transferable(err, index)))
+    finally:
+        if envs is not None:
+            envs.close()
+
+
+def _transferable(err: Exception, worker: int) -> Exception:
+    """An :class:`EnvError` (already naming worker, env and step) as is; any other exception as an
+    :class:`EnvError` carrying its type, message and traceback (not every exception pickles)."""
+    if isinstance(err, EnvError):
+        return err
+    return EnvError(f"env worker {worker} raised {type(err).__name__}: {err}\n"
+                    f"{''.join(traceback.format_exception(err)).rstrip()}")
+
+
+class WorkerPoolVectorEnv:
+    """A :class:`~maze_cli.envs.vector.VectorEnv` whose envs run in worker processes, ``envs_per_worker`` each.
+
+    Env ``i`` lives in worker ``i // envs_per_worker`` (the last worker takes what remains);
+    ``reset(seed=s)`` gives env ``i`` the seed
+    ``s + i``, so the same seed gives the same episodes as a ``SequentialVectorEnv`` of the same
+    factories, whatever the grouping.
+
+    :param env_fns: one zero-argument env constructor per env (picklable with cloudpickle).
+    :param envs_per_worker: envs each worker process steps one after the other.
+    :param context: multiprocessing start method (default: ``fork`` where available).
+    """
+
+    def __init__(self, env_fns: Sequence[Callable[[], gym.Env]], envs_per_worker: int = 1,
+                 context: Optional[str] = None):
+        if envs_per_worker < 1:
+            raise ValueError(f"envs_per_worker={envs_per_worker} must be >= 1")
+        self.num_envs = len(env_fns)
+        self.envs_per_worker = envs_per_worker
+        dummy = env_fns[0]()
+        self.observation_spaces_dict = dict(dummy.get_wrapper_attr("observation_spaces_dict"))
+        self.action_spaces_dict = dict(dummy.get_wrapper_attr("action_spaces_dict"))
+        self.actor_ids = actor_list(dummy.get_wrapper_attr("agent_counts_dict"))
+        dummy.close()
+        if context is None and "fork" in multiprocessing.get_all_start_methods():
+            context = "fork"
+        ctx = multiprocessing.get_context(context)
+        self._buffers = _Buffers(self.observation_spaces_dict, self.action_spaces_dict, self.num_envs, ctx)
+        self._valid = np.ones(self.num_envs, dtype=bool)
+        self.pipes: List[Connection] = []
+        self.processes: List[multiprocessing.process.BaseProcess] = []
+        self.closed = False
+        with clear_mpi_env_vars():
+            for index, lo in enumerate(range(0, self.num_envs, envs_per_worker)):
+                hi = min(lo + envs_per_worker, self.num_envs)
+                parent, child = ctx.Pipe()
+                process = ctx.Process(target=_worker, name=f"maze-env-worker-{index}", daemon=True,
+                                      args=(index, CloudpickleWrapper(list(env_fns[lo:hi])), child, parent,
+                                            self._buffers, lo, hi))
+                process.start()
+                child.close()
+                self.pipes.append(parent)
+                self.processes.append(process)
+        try:
+            self._gather()  # every worker built its envs (or the error is raised here)
+        except Exception:
+            self.close()
+            raise
+
+    def _died(self, index: int) -> EnvWorkerDied:
+        process = self.processes[index]
+        process.join(timeout=1.0)
+        return EnvWorkerDied(f"env worker {index} (pid {process.pid}) died with exit code {process.exitcode}; "
+                             f"the run cannot continue without it")
+
+    def _receive(self, index: int) -> Tuple[bool, Any]:
+        """The next answer of worker ``index``; its death (pipe closed, or process gone) raises at once."""
+        pipe, process = self.pipes[index], self.processes[index]
+        while not pipe.poll(LIVENESS_CHECK_S):
+            if not process.is_alive():
+                raise self._died(index)
+        try:
+            return pipe.recv()
+        except (EOFError, ConnectionError):
+            raise self._died(index) from None
+
+    def _gather(self) -> List[Any]:
+        """One answer from every worker, in worker order; the first error is raised after all answered."""
+        answers = [self._receive(index) for index in range(len(self.pipes))]
+        for ok, payload in answers:
+            if not ok:
+                raise payload
+        return [payload for _, payload in answers]
+
+    def _command(self, command: str, data: Optional[List[Any]] = None) -> VectorStep:
+        """Sends ``command`` (with ``data[i]`` for worker ``i``) to every worker; the step they wrote."""
+        if self.closed:
+            raise gym.error.ClosedEnvironmentError("the env worker pool is closed")
+        for index, pipe in enumerate(self.pipes):
+            try:
+                pipe.send((command, None if data is None else data[index]))
+            except (BrokenPipeError, ConnectionError):
+                raise self._died(index) from None
+        final = {}
+        for index, part in enumerate(self._gather()):
+            final.update({index * self.envs_per_worker + env: value for env, value in part.items()})
+        buffers = self._buffers
+        return VectorStep(buffers.observations, buffers.actors, buffers.rewards, buffers.flags["terminated"],
+                          buffers.flags["truncated"], buffers.flags["flat_step_done"], self._valid, final)
+
+    def reset(self, seed: Optional[int] = None) -> VectorStep:
+        k = self.envs_per_worker
+        return self._command("reset", [None if seed is None else seed + index * k for index in range(len(self.pipes))])
+
+    def step(self, actions: Dict[int, Observation]) -> VectorStep:
+        for step, arrays in actions.items():
+            for key, value in arrays.items():
+                self._buffers.actions[step][key][...] = value
+        return self._command("step")
+
+    def close(self) -> None:
+        """Asks live workers to exit; any that do not within a few seconds are terminated."""
+        if self.closed:
+            return
+        self.closed = True
+        for pipe, process in zip(self.pipes, self.processes):
+            if process.is_alive():
+                try:
+                    pipe.send(("close", None))
+                except (BrokenPipeError, ConnectionError):
+                    pass
+        for pipe, process in zip(self.pipes, self.processes):
+            process.join(timeout=CLOSE_TIMEOUT_S)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+            pipe.close()
+
+    def __repr__(self) -> str:
+        return (f"WorkerPoolVectorEnv(num_envs={self.num_envs}, workers={len(self.processes)}, "
+                f"envs_per_worker={self.envs_per_worker})")

@@ -1,0 +1,61 @@
+"""What every runner is and gives the training loop: :class:`Runner` and the :class:`Collector` it makes."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Dict, Optional, Protocol
+
+import torch
+
+from maze_cli.core.errors import POSITIVE_INT, check
+from maze_cli.envs.maze_env import MazeEnv
+from maze_cli.envs.vector import EnvFactory
+from maze_cli.models.critic import TorchStateCritic
+from maze_cli.models.policy import TorchPolicy
+from maze_cli.train.batch import RolloutBatch
+
+
+class Collector(Protocol):
+    """A runner's rollout machinery, as the training loop uses it."""
+
+    env_steps: int
+
+    def collect(self) -> RolloutBatch:
+        """The next rollout, acted with the current policy weights."""
+
+    def pop_episode_stats(self) -> Dict[str, float]:
+        """``train/...`` statistics of the episodes finished since the last call."""
+
+    def close(self) -> None:
+        """Release envs and workers."""
+
+
+@dataclass
+class Runner(ABC):
+    """Where envs run. Its fields are the ``runner`` config group's schema.
+
+    :param torch_threads: intra-op threads for torch; 1 is robust for small nets on shared cores.
+    """
+
+    torch_threads: int = 1
+
+    def __post_init__(self) -> None:
+        check(POSITIVE_INT(self.torch_threads), "runner.torch_threads", self.torch_threads, "an integer >= 1")
+
+    @property
+    @abstractmethod
+    def n_envs(self) -> int:
+        """Envs stepped per rollout step (all workers together)."""
+
+    @abstractmethod
+    def make_collector(self, env_factory: EnvFactory, policy: TorchPolicy, critic: Optional[TorchStateCritic],
+                       n_steps: int, seed: int, probe_env: Optional[MazeEnv] = None,
+                       store_next_observations: bool = False) -> Collector:
+        """The rollout machinery acting with ``policy`` on ``n_envs`` envs from ``env_factory``.
+
+        :param store_next_observations: record every step's next observation (off-policy algorithms).
+        """
+
+    def setup(self) -> None:
+        """Process-wide settings, applied once before models are built."""
+        torch.set_num_threads(self.torch_threads)
