@@ -44,7 +44,10 @@ def run_maze(game: str, steps: int) -> dict:
         start = time.perf_counter()
         rc.train(n_epochs=max(1, steps // epoch))
         elapsed = time.perf_counter() - start
-    obs_bytes = N_ENVS * N_STEPS * 4 * 84 * 84  # uint8 storage of one rollout's observations
+        parts = rc.components  # one more rollout, untimed, to read the storage's real size
+        collector = parts.runner.make_collector(parts.env_factory, parts.policy, None, N_STEPS, 0, parts.probe_env)
+        obs_bytes = sum(value.nbytes for value in collector.collect().observations[0].values())
+        collector.close()
     return {"steps": max(1, steps // epoch) * epoch, "seconds": elapsed, "peak_mb": _peak_mb(), "obs_bytes": obs_bytes}
 
 

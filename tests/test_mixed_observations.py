@@ -4,6 +4,7 @@ MiniGrid learns from its grid view with the shipped preset; Atari runs PPO updat
 import csv
 
 import pytest
+import torch
 
 from cli_helpers import maze_run, only_run_dir
 from maze_cli import RunContext
@@ -57,3 +58,18 @@ def test_atari_runs_ppo_updates_on_uint8_frames(run_root):
     assert float(rows[-1]["losses/policy_loss"]) == float(rows[-1]["losses/policy_loss"])  # finite, not NaN
     space = rc.env_factory().observation_spaces_dict[0]["observation"]
     assert space.shape == (4, 84, 84) and str(space.dtype) == "uint8"
+
+
+def test_rollout_storage_keeps_images_uint8_and_masks_int8(run_root):
+    rc = RunContext(experiment="quadrant_ppo", seed=1)
+    parts = rc.components
+    collector = parts.runner.make_collector(parts.env_factory, parts.policy, None, 16, 0, parts.probe_env)
+    try:
+        batch = collector.collect()
+    finally:
+        collector.close()
+    observations = batch.observations[0]
+    assert observations["image"].dtype == torch.uint8 and observations["image"].shape == (16, 8, 16, 16, 3)
+    assert observations["action_mask"].dtype == torch.int8
+    taken = batch.actions[0]["action"].long()
+    assert observations["action_mask"].gather(-1, taken.unsqueeze(-1)).all()  # no masked action stored
