@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from maze_cli import MazeEnv, RunContext
 from maze_cli.models import DefaultPolicyNet, DefaultValueNet, ObservationConverter, Perception
 from maze_cli.models.encoders import EmbeddingEncoder, FlatEncoder, ImageEncoder
 from maze_cli.models.policy import ProbabilisticPolicyComposer
@@ -105,3 +106,32 @@ def test_default_conv_stack_depends_on_image_size():
     assert [conv.kernel_size[0] for conv in atari.convs if isinstance(conv, torch.nn.Conv2d)] == [8, 4, 3]
     assert [conv.kernel_size[0] for conv in grid.convs if isinstance(conv, torch.nn.Conv2d)] == [2, 2, 2]
     assert atari.out_features == 512 and not atari.channels_last and grid.channels_last
+
+
+class TextKeyEnv(MazeEnv):
+    """An observation with a text key next to a vector."""
+
+    def __init__(self):
+        self.observation_spaces_dict = {0: gym.spaces.Dict({"mission": gym.spaces.Text(10),
+                                                            "x": gym.spaces.Box(-1, 1, (2,), dtype=np.float32)})}
+        self.action_spaces_dict = {0: gym.spaces.Dict({"action": gym.spaces.Discrete(2)})}
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self._observation(), {}
+
+    def _observation(self):
+        return {"mission": "go right", "x": self.np_random.uniform(-1, 1, 2).astype(np.float32)}
+
+    def step(self, action):
+        self.t += 1
+        return self._observation(), float(action["action"]), False, self.t >= 5, {}
+
+
+def test_an_ignored_text_key_trains_and_evaluates(run_root):
+    keys = {"+policy.networks.ignore_keys": ["mission"], "+critic.networks.ignore_keys": ["mission"]}
+    rc = RunContext(env=TextKeyEnv, algorithm="ppo", overrides={"algorithm.n_epochs": 1, "algorithm.epoch_length": 1,
+                                                                "algorithm.eval_repeats": 2, **keys})
+    rc.train()
+    assert rc.evaluate(n_episodes=2)["eval/episode_count"] == 2
