@@ -17,7 +17,6 @@ from maze_cli.config_validation import instantiate_node, validated_dataclass
 from maze_cli.core.device import resolve_device
 from maze_cli.core.errors import POSITIVE_INT, ConfigError, check
 from maze_cli.envs.maze_env import MazeEnv, check_structure
-from maze_cli.envs.vector import make_vector_env
 from maze_cli.logging import ConsoleLogger, CsvLogger, LearningCurve, TensorBoardLogger
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.normalization import ObservationNormalizer
@@ -75,10 +74,10 @@ class Components:
             return self.runner.make_collector(self.env_factory, self.policy, algorithm.critic, algorithm.rollout_steps,
                                               seed + 7919 * first_epoch, self.probe_env,
                                               algorithm.store_next_observations)
-        evaluator = None
-        if self.algorithm.eval_repeats > 0:
-            evaluator = self.make_evaluator(self.algorithm.eval_repeats, self.algorithm.deterministic_eval)
-        return TrainingLoop(algorithm, make_collector, evaluator, self.callbacks(run_dir), run_dir)
+        def make_evaluator(first_epoch: int) -> RolloutEvaluator:
+            return self.make_evaluator(self.algorithm.eval_repeats, self.algorithm.deterministic_eval, first_epoch)
+        return TrainingLoop(algorithm, make_collector, make_evaluator if self.algorithm.eval_repeats > 0 else None,
+                            self.callbacks(run_dir), run_dir)
 
     def callbacks(self, run_dir: Optional[Path]) -> List[Any]:
         """The config's callbacks, then the loggers, then the stop rules the algorithm config asks for."""
@@ -91,11 +90,11 @@ class Components:
             callbacks.append(StopAtReturn(self.algorithm.stop_at_return))
         return callbacks
 
-    def make_evaluator(self, n_episodes: int, deterministic: bool) -> RolloutEvaluator:
-        """Batched over ``n_episodes`` envs in this process, one episode each, for every kind of env."""
-        vector_env = make_vector_env(self.env_factory, n_episodes, "sequential", probe=self.probe_env)
+    def make_evaluator(self, n_episodes: int, deterministic: bool, first_evaluation: int = 0) -> RolloutEvaluator:
+        """Batched over ``n_episodes`` envs, one episode each, for every kind of env (where: the runner says)."""
+        vector_env = self.runner.make_evaluation_env(self.env_factory, n_episodes, self.probe_env)
         return RolloutEvaluator(vector_env=vector_env, deterministic=deterministic,
-                                seed=int(self.cfg.seed) + EVAL_SEED_OFFSET)
+                                seed=int(self.cfg.seed) + EVAL_SEED_OFFSET, first_evaluation=first_evaluation)
 
 
 def seed_everything(seed: int) -> None:

@@ -43,6 +43,8 @@ class VectorStep:
     :param final: ``{env: (final observation, its actor index)}`` for envs whose episode ended and that
         were reset within this step; an env that ended without an entry returned its final observation
         in ``observations`` and resets in the next step (NEXT_STEP autoreset).
+    :param restarted: envs whose worker failed during this step and was replaced (``None``: none); their
+        rows hold the first observation of a fresh episode, and the step carried no transition for them.
     """
 
     observations: Dict[int, Observation]
@@ -53,6 +55,7 @@ class VectorStep:
     flat_step_done: np.ndarray
     valid: np.ndarray
     final: Dict[int, Tuple[Observation, int]] = field(default_factory=dict)
+    restarted: Optional[np.ndarray] = None
 
 
 class VectorEnv(Protocol):
@@ -237,14 +240,16 @@ class WorkerEnvFn:
 
 
 def make_vector_env(env_factory: EnvFactory, n_envs: int, mode: str = "sequential",
-                    probe: Optional[MazeEnv] = None, envs_per_worker: int = 1) -> VectorEnv:
+                    probe: Optional[MazeEnv] = None, envs_per_worker: int = 1, **worker_options: Any) -> VectorEnv:
     """A vector env of ``n_envs`` envs from ``env_factory``.
 
     :param mode: ``"sequential"`` steps all envs in this process; ``"subprocess"`` steps them in
         worker processes (observations in shared memory).
     :param probe: an env from the same factory (built and closed here if omitted); when it is a plain
         gymnasium env with a vectorised implementation (CartPole), sequential mode uses that.
-    :param envs_per_worker: in subprocess mode, envs each worker process steps; must divide ``n_envs``.
+    :param envs_per_worker: in subprocess mode, envs each worker process steps (the last takes the rest).
+    :param worker_options: in subprocess mode, :class:`~maze_cli.envs.workers.WorkerPoolVectorEnv`'s
+        ``step_timeout_s``, ``restart_failed`` and ``max_restarts``.
     """
     if mode not in VECTOR_MODES:
         raise ValueError(f"unknown vector env mode {mode!r}: expected one of {VECTOR_MODES}")
@@ -262,7 +267,7 @@ def make_vector_env(env_factory: EnvFactory, n_envs: int, mode: str = "sequentia
     if mode == "sequential":
         return SequentialVectorEnv([fn() for fn in fns])
     from maze_cli.envs.workers import WorkerPoolVectorEnv
-    return WorkerPoolVectorEnv(fns, envs_per_worker)
+    return WorkerPoolVectorEnv(fns, envs_per_worker, **worker_options)
 
 
 __all__: List[str] = ["EnvError", "EnvWorkerDied", "VectorStep", "VectorEnv", "SequentialVectorEnv",

@@ -37,11 +37,12 @@ class RolloutEvaluator:
     :param seed: every evaluation resets its envs with its own seed (the ``k``-th with
         ``seed + EVALUATION_SEED_STRIDE * k``), so its start states do not depend on the policy.
     :param vector_env: the envs to evaluate on, instead of ``eval_env``.
+    :param first_evaluation: evaluations done before (a continued run), so seeds are not reused.
     """
 
     def __init__(self, eval_env: Optional[gym.Env] = None, n_episodes: Optional[int] = None,
                  model_selection: Optional[BestModelSelection] = None, deterministic: bool = False,
-                 seed: Optional[int] = None, vector_env: Optional[VectorEnv] = None):
+                 seed: Optional[int] = None, vector_env: Optional[VectorEnv] = None, first_evaluation: int = 0):
         if (eval_env is None) == (vector_env is None):
             raise ValueError("RolloutEvaluator: pass either eval_env or vector_env")
         self.prefix = eval_env.logging_prefix if isinstance(eval_env, LogStatsWrapper) else "eval"
@@ -52,7 +53,7 @@ class RolloutEvaluator:
         self.model_selection = model_selection
         self.deterministic = deterministic
         self._seed = seed
-        self._count = 0
+        self._count = first_evaluation
 
     @torch.inference_mode()
     def evaluate(self, policy: TorchPolicy) -> Dict[str, float]:
@@ -74,6 +75,9 @@ class RolloutEvaluator:
                 actions.put(actor[0], rows, dist.env_actions(sampled))
             step = env.step(actions.arrays)
             counting = (remaining > 0) & step.valid
+            if step.restarted is not None:  # their worker failed: those episodes start again
+                counting &= ~step.restarted
+                returns[step.restarted], lengths[step.restarted] = 0.0, 0
             returns += np.where(counting, step.rewards, 0.0)
             lengths += counting & step.flat_step_done
             ended = counting & (step.terminated | step.truncated)

@@ -56,17 +56,20 @@ class TrainingLoop:
     :param algorithm: the update rule (see :class:`~maze_cli.algorithms.base.Algorithm`).
     :param make_collector: ``(first_epoch) -> Collector``; called at the start of each :meth:`train`
         (so env workers live only while training), closed at its end.
-    :param evaluator: evaluation per epoch feeding model selection (None: select on the training return).
+    :param make_evaluator: ``(first_epoch) -> RolloutEvaluator``, made at the start of each :meth:`train` and
+        closed at its end like the collector; ``None`` selects on the training return.
     :param callbacks: called after every epoch, in order (loggers, stop rules, user callbacks).
     :param run_dir: where checkpoints go (None: nothing is written).
     """
 
     def __init__(self, algorithm: Algorithm, make_collector: Callable[[int], Collector],
-                 evaluator: Optional[RolloutEvaluator] = None, callbacks: Optional[List[Any]] = None,
+                 make_evaluator: Optional[Callable[[int], RolloutEvaluator]] = None,
+                 callbacks: Optional[List[Any]] = None,
                  run_dir: Optional[Path] = None):
         self.algorithm = algorithm
         self.make_collector = make_collector
-        self.evaluator = evaluator
+        self.make_evaluator = make_evaluator
+        self.evaluator: Optional[RolloutEvaluator] = None
         self.callbacks = list(callbacks or [])
         self.run_dir = run_dir
         self.collector: Optional[Collector] = None
@@ -116,6 +119,7 @@ class TrainingLoop:
         call_hook(self.callbacks, "on_train_start", self)
         self.collector = self.make_collector(self.epoch)
         try:
+            self.evaluator = self.make_evaluator(self.epoch) if self.make_evaluator is not None else None
             with StopRequest() as self._signals:
                 while self.epoch < self.target_epoch and self._stop_reason is None:
                     self._epoch(progress)
@@ -132,6 +136,9 @@ class TrainingLoop:
         finally:
             self.collector.close()
             self.collector = None
+            if self.evaluator is not None:
+                self.evaluator.close()
+                self.evaluator = None
             progress.close()
             call_hook(self.callbacks, "on_train_end", self)
             self.model_selection.on_train_end(self)
