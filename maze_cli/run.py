@@ -26,7 +26,8 @@ def write_config(cfg: DictConfig, run_dir: Path) -> None:
 
 
 def resume_state(input_dir: str, cfg: DictConfig) -> dict:
-    """The last checkpoint of ``input_dir``, refused when that run trained a different env."""
+    """The last checkpoint of ``input_dir`` (its best when the last is missing), refused when that run trained
+    a different env."""
     run = Path(input_dir)
     if not run.is_dir():
         raise CheckpointError(f"input_dir={input_dir!r} does not exist: expected the directory of an earlier run")
@@ -36,6 +37,10 @@ def resume_state(input_dir: str, cfg: DictConfig) -> dict:
         if OmegaConf.to_container(old.get("env")) != OmegaConf.to_container(cfg.get("env")):
             raise CheckpointError(f"input_dir={input_dir!r} holds a run of env {OmegaConf.to_container(old.get('env'))}"
                                   f", but this run's env is {OmegaConf.to_container(cfg.get('env'))}")
+    if not (run / LAST_CHECKPOINT).is_file() and (run / BEST_CHECKPOINT).is_file():
+        logger.warning(f"input_dir={input_dir!r} has no {LAST_CHECKPOINT} (was its disk full?): resuming from "
+                       f"{BEST_CHECKPOINT}, the best epoch's state")
+        return load_checkpoint(run / BEST_CHECKPOINT)
     return load_checkpoint(run / LAST_CHECKPOINT)
 
 

@@ -78,7 +78,7 @@ class RunContext:
                 self.cfg[group] = _describe(obj)
                 choices[group] = "custom"
         self.overrides = cli_args
-        self._run_name = run_name(choices["env"], choices["algorithm"], choices["runner"])
+        self._run_name = run_name(self.cfg.env, choices["env"], choices["algorithm"], choices["runner"])
         self._output_dir = Path(output_dir)
         self.run_dir: Optional[Path] = None
         self._components: Optional[Components] = None

@@ -17,6 +17,7 @@ from torch import nn
 from tqdm import tqdm
 
 from maze_cli.algorithms.base import Algorithm
+from maze_cli.core.io import WriteError
 from maze_cli.runners.base import Collector
 from maze_cli.train.batch import RolloutBatch
 from maze_cli.train.callbacks import call_hook
@@ -129,6 +130,9 @@ class TrainingLoop:
                            + (f" to {self.run_dir / LAST_CHECKPOINT}; resume with input_dir={self.run_dir}"
                               if self.run_dir is not None else ""))
             raise
+        except WriteError as err:
+            raise WriteError(f"{err}. What was written before is intact (checkpoints, stats.csv); free space and "
+                             f"resume with input_dir={self.run_dir}") from err
         except NonFiniteTrainingError as err:
             where = f" {self.run_dir / LAST_CHECKPOINT}" if self.run_dir is not None else ""
             raise NonFiniteTrainingError(f"{err} Stopped at epoch {self.epoch + 1}; the last good checkpoint"
