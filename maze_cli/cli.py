@@ -4,10 +4,11 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -51,10 +52,16 @@ def report_errors(task: Callable[[DictConfig, Path], float], cfg: DictConfig) ->
     failed entry in the sweep summary (and NaN for the sweeper) for a sweep job."""
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     start = time.perf_counter()
+    # outside training (building, drawing the learning curve) SIGTERM ends the task like Ctrl-C does;
+    # during training the loop's own handlers save a checkpoint first
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return task(cfg, run_dir)
     except TrainingInterrupted as interrupt:
         sys.exit(interrupt.exit_code)
+    except KeyboardInterrupt:
+        logger.warning("interrupted by SIGINT outside training; every file written so far is complete")
+        sys.exit(128 + signal.SIGINT)
     except USER_ERRORS as err:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
@@ -66,6 +73,10 @@ def report_errors(task: Callable[[DictConfig, Path], float], cfg: DictConfig) ->
             write_job_result(run_dir, "failed", wall_seconds=time.perf_counter() - start, error=message)
             return math.nan
         sys.exit(1)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise TrainingInterrupted(signum)
 
 
 register_resolver()

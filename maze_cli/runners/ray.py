@@ -7,11 +7,14 @@ on-policy. Ray is imported only when this runner is used (``pip install maze_cli
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -226,6 +229,19 @@ class RayCollector:
         self.workers = []
 
 
+@contextlib.contextmanager
+def _keep_sigterm_handler() -> Iterator[None]:
+    """``ray.init`` replaces the driver's SIGTERM handler by one that exits with code 15; keep maze_cli's
+    (which saves a checkpoint during training and exits with 143)."""
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main_thread else None
+    try:
+        yield
+    finally:
+        if main_thread and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
 def _cause(err: Exception) -> Exception:
     """The exception raised inside a Ray task (Ray wraps it in a ``RayTaskError``)."""
     cause = getattr(err, "cause", None)
@@ -285,16 +301,20 @@ class RayRunner(Runner):
         ray = import_ray()
         if ray.is_initialized():
             return ray
+        with _keep_sigterm_handler():
+            self._init(ray)
+        return ray
+
+    def _init(self, ray: Any) -> None:
         address = self.address or os.environ.get("RAY_ADDRESS")
         if address:
             ray.init(address=address, runtime_env=self.runtime_env)
-            return ray
+            return
         cpus = os.cpu_count() or 1
         check(self.num_workers * self.num_cpus_per_worker <= cpus, "runner.num_workers", self.num_workers,
               f"at most {int(cpus // self.num_cpus_per_worker)} workers with runner.num_cpus_per_worker="
               f"{self.num_cpus_per_worker} on this machine's {cpus} CPUs (or a cluster in runner.address)")
         ray.init(num_cpus=cpus, runtime_env=self.runtime_env)
-        return ray
 
     def make_evaluation_env(self, env_factory, n_envs, probe_env=None) -> VectorEnv:
         return evaluation_worker_pool(env_factory, n_envs, self.num_workers, {
