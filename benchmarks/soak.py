@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Tuple
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-EPOCHS, EPOCH_LENGTH, ROLLOUT = 4, 3, 25
+EPOCHS, EPOCH_LENGTH, ROLLOUT = 3, 2, 20
 RUNNERS = {
     "dev": ["runner=dev", "runner.n_envs=2"],
     "local": ["runner=local", "runner.n_workers=2", "runner.step_timeout_s=1"],
@@ -44,7 +44,7 @@ def case_args(runner: str, fault: str, rng: random.Random, workdir: Path) -> Tup
     """maze-run overrides of one case, and the signal to send once training is under way (or None)."""
     env_fault = {"restart": "hang", "sigint": "none", "sigterm": "none", "disk_full": "none"}.get(fault, fault)
     args = ["env._target_=soak_faults.FaultyCartPole", "~env.name", f"+env.fault={env_fault}",
-            f"+env.at={rng.randint(30, 250)}", f"algorithm.n_epochs={EPOCHS}", f"algorithm.epoch_length={EPOCH_LENGTH}",
+            f"+env.at={rng.randint(20, 100)}", f"algorithm.n_epochs={EPOCHS}", f"algorithm.epoch_length={EPOCH_LENGTH}",
             f"algorithm.n_rollout_steps={ROLLOUT}", "algorithm.eval_repeats=2", "max_nonfinite_updates=2",
             f"seed={rng.randint(0, 10_000)}"] + RUNNERS[runner]
     if fault in ("hang", "kill", "raise", "restart") and runner == "ray" or fault == "restart":
