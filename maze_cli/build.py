@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Type
 
+import gymnasium as gym
 import numpy as np
 import torch
 from omegaconf import DictConfig
@@ -13,9 +14,10 @@ from omegaconf import DictConfig
 from maze_cli.algorithms.a2c import A2C
 from maze_cli.algorithms.config import A2CAlgorithmConfig, AlgorithmConfig, PPOAlgorithmConfig
 from maze_cli.algorithms.ppo import PPO
-from maze_cli.config_validation import instantiate_node, validated_dataclass
+from maze_cli.config_validation import instantiate_node, target_of, validated_dataclass
 from maze_cli.core.device import resolve_device
 from maze_cli.core.errors import POSITIVE_INT, ConfigError, check
+from maze_cli.envs.gym_maze_env import GymMazeEnv
 from maze_cli.envs.maze_env import MazeEnv, check_structure
 from maze_cli.logging import ConsoleLogger, CsvLogger, LearningCurve, TensorBoardLogger
 from maze_cli.models.critic import TorchStateCritic
@@ -34,21 +36,52 @@ EVAL_SEED_OFFSET = 1_000_003
 
 
 class EnvFactory:
-    """Picklable zero-argument env factory: the ``env`` config node plus the ``wrappers`` applied to it."""
+    """Picklable zero-argument env factory: the ``env`` config node plus the ``wrappers`` applied to it.
+
+    gymnasium's own wrappers (``gymnasium.wrappers.TimeLimit``, ``NormalizeReward``, ``ClipAction``, ...)
+    wrap the gymnasium env inside a :class:`GymMazeEnv`, in the listed order, before its spaces become
+    dicts; any other entry is a MazeEnv wrapper (called with ``env=<the MazeEnv>``) applied after them.
+    """
 
     def __init__(self, env: Any, wrappers: Optional[Mapping[str, Any]] = None):
         self.env = env
-        self.wrappers = dict(wrappers or {})
+        self.wrappers = {name: node for name, node in dict(wrappers or {}).items() if node is not None}
 
     def __call__(self) -> MazeEnv:
         env = self.env() if callable(self.env) else instantiate_node(self.env, "env")
         if not isinstance(env, MazeEnv):
             raise ConfigError(f"env: the env factory returned {type(env).__name__}, expected a MazeEnv "
                               f"(wrap gymnasium envs in maze_cli.GymMazeEnv)")
+        gym_wrappers = {n: w for n, w in self.wrappers.items() if _is_gymnasium_wrapper(w, f"wrappers.{n}")}
+        if gym_wrappers:
+            if not isinstance(env, GymMazeEnv):
+                raise ConfigError(f"wrappers.{next(iter(gym_wrappers))}: gymnasium wrappers wrap the gymnasium env "
+                                  f"inside a GymMazeEnv, but the env is a {type(env).__name__}; use a MazeEnv wrapper")
+            inner = env.env
+            for name, wrapper in gym_wrappers.items():
+                inner = instantiate_node(wrapper, f"wrappers.{name}", env=inner)
+            env = GymMazeEnv(inner)
         for name, wrapper in self.wrappers.items():
-            if wrapper is not None:
-                env = instantiate_node(wrapper, f"wrappers.{name}", env=env)
+            if name not in gym_wrappers:
+                env = _maze_wrapper(instantiate_node(wrapper, f"wrappers.{name}", env=env), name)
         return env
+
+
+def _is_gymnasium_wrapper(node: Any, where: str) -> bool:
+    target = target_of(node, where)
+    return isinstance(target, type) and issubclass(target, gym.Wrapper) and target.__module__.startswith("gymnasium.")
+
+
+def _maze_wrapper(env: Any, name: str) -> Any:
+    """``env`` if it still is a MazeEnv (possibly wrapped); else one line naming the entry."""
+    try:
+        is_maze = isinstance(env, gym.Env) and isinstance(env.get_wrapper_attr("observation_spaces_dict"), Mapping)
+    except AttributeError:
+        is_maze = False
+    if not is_maze:
+        raise ConfigError(f"wrappers.{name}: {type(env).__name__} is not an env wrapper: expected a gymnasium "
+                          f"wrapper (gymnasium.wrappers.*) or a MazeEnv wrapper taking env=<MazeEnv>")
+    return env
 
 
 @dataclass
@@ -118,7 +151,7 @@ def _normalizer(cfg: DictConfig, probe_env: MazeEnv) -> Optional[ObservationNorm
     if not node:
         return None
     settings = validated_dataclass(node, "normalization")
-    normalizer = ObservationNormalizer(probe_env.observation_spaces_dict, settings)
+    normalizer = ObservationNormalizer(probe_env.get_wrapper_attr("observation_spaces_dict"), settings)
     normalizer.sample_statistics(probe_env, settings.sampling_steps, int(cfg.seed))
     return normalizer
 
@@ -141,6 +174,8 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
 
     Order matters for reproducibility: the seed is set before any network is initialised.
     """
+    check(isinstance(cfg.get("seed"), int) and not isinstance(cfg.get("seed"), bool), "seed", cfg.get("seed"),
+          "an integer")
     check(POSITIVE_INT(cfg.get("max_nonfinite_updates")), "max_nonfinite_updates", cfg.get("max_nonfinite_updates"),
           "an integer >= 1")
     runner = instantiate_node(cfg.runner, "runner")
@@ -159,18 +194,18 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
         check_structure(probe_env)
     except ValueError as err:
         raise ConfigError(str(err)) from None
-    spaces = {"observation_spaces_dict": probe_env.observation_spaces_dict,
-              "agent_counts_dict": probe_env.agent_counts_dict}
+    spaces = {"observation_spaces_dict": probe_env.get_wrapper_attr("observation_spaces_dict"),
+              "agent_counts_dict": probe_env.get_wrapper_attr("agent_counts_dict")}
+    action_spaces = probe_env.get_wrapper_attr("action_spaces_dict")
     policy_obj = _model(policy, cfg.policy, "policy", "policy",
-                        {"action_spaces_dict": probe_env.action_spaces_dict, **spaces})
+                        {"action_spaces_dict": action_spaces, **spaces})
     critic_obj = _model(critic, cfg.critic, "critic", "critic", spaces)
     normalizer = _normalizer(cfg, probe_env)
     if normalizer is not None:
         policy_obj.observation_normalizer = critic_obj.observation_normalizer = normalizer
     try:
-        policy_obj.check_fits(probe_env.observation_spaces_dict, probe_env.action_spaces_dict,
-                              probe_env.agent_counts_dict)
-        critic_obj.check_fits(probe_env.observation_spaces_dict)
+        policy_obj.check_fits(spaces["observation_spaces_dict"], action_spaces, spaces["agent_counts_dict"])
+        critic_obj.check_fits(spaces["observation_spaces_dict"])
     except ValueError as err:
         raise ConfigError(str(err)) from None
     return Components(cfg=cfg, env_factory=env_factory, probe_env=probe_env, algorithm=algo,

@@ -35,7 +35,7 @@ def _in_sweep() -> bool:
 def train(cfg: DictConfig, run_dir: Path) -> float:
     """Train one run into Hydra's output directory; returns the best evaluation return (for sweepers)."""
     start = time.perf_counter()
-    _, trainer = prepare_run(cfg, run_dir)
+    _, _, trainer = prepare_run(cfg, run_dir, HydraConfig.get().overrides.task)
     best = trainer.train()
     if _in_sweep():
         write_job_result(run_dir, "completed", best, trainer.env_steps, time.perf_counter() - start)

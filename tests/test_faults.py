@@ -152,7 +152,7 @@ def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
 def test_loading_into_different_networks_names_the_first_mismatching_parameter(run_root):
     small = RunContext(env="cartpole", overrides={"algorithm.n_epochs": 1, "algorithm.epoch_length": 2})
     small.train()
-    result = maze_run(["algorithm.n_epochs=1", "policy.networks.hidden_units=[32,32]", f"input_dir={small.run_dir}"],
-                      cwd=run_root)
+    result = maze_run(["algorithm.n_epochs=1", "policy.networks.hidden_units=[32,32]", f"input_dir={small.run_dir}",
+                       "resume.allow_changes=true"], cwd=run_root)
     assert result.returncode == 1
     assert "parameter 'networks.0.trunk.0.weight' has shape (64, 4) in the checkpoint but (32, 4)" in result.stderr

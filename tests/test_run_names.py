@@ -30,3 +30,10 @@ def test_python_factories_name_the_run_directory(run_root):
     rc = RunContext(env=make_line_env, overrides=dict(item.split("=") for item in TINY))
     rc.train()
     assert rc.run_dir.parent.name == "make_line_env-a2c-dev"
+
+
+def test_a_gymnasium_module_colon_id_trains(run_root):
+    env = {"PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'tests'}"}
+    result = maze_run(["env=gym", "env.name=line_env:Line-v0"] + TINY, run_root, env=env)
+    assert result.returncode == 0, result.stderr
+    assert only_run_dir(run_root).parent.name == "line_env_Line-v0-a2c-dev"

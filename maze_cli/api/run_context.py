@@ -100,7 +100,8 @@ class RunContext:
         if self._trainer is None:
             stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
             self.run_dir = self._output_dir / self._run_name / stamp
-            self._components, self._trainer = prepare_run(self.cfg, self.run_dir, **self._objects)
+            self.cfg, self._components, self._trainer = prepare_run(self.cfg, self.run_dir, self.overrides,
+                                                                    **self._objects)
         else:
             setup_logging(self.run_dir)
         return self._trainer.train(n_epochs)

@@ -220,9 +220,10 @@ class NativeVectorEnv:
 
 def _vector_entry_point_id(probe: MazeEnv) -> Optional[str]:
     """The gymnasium id if ``probe`` is a plain GymMazeEnv of an env with a native vector version."""
-    if type(probe) is not GymMazeEnv or probe.gym_id is None or probe.make_kwargs:
+    if type(probe) is not GymMazeEnv or probe.gym_id is None or probe.make_kwargs or probe.spec is None:
         return None
-    return probe.gym_id if gym.spec(probe.gym_id).vector_entry_point is not None else None
+    # the made env's spec: an id given as "module:Id" is registered (as "Id") by importing the module
+    return probe.spec.id if probe.spec.vector_entry_point is not None else None
 
 
 class WorkerEnvFn:
