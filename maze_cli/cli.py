@@ -46,6 +46,16 @@ def run_rollout(cfg: DictConfig, run_dir: Path) -> float:
     return rollout(cfg, run_dir)["rollout/episode_return_mean"]
 
 
+def run_sweep_report(cfg: DictConfig, run_dir: Path) -> float:
+    from maze_cli.sweep.report import redraw
+
+    return redraw(Path(cfg.input_dir))
+
+
+TASKS = {"rollout": run_rollout, "sweep_report": run_sweep_report}
+"""Config name (``-cn``) -> task; every other config trains."""
+
+
 def report_errors(task: Callable[[DictConfig, Path], float], cfg: DictConfig) -> float:
     """Run ``task``; a user error becomes one line on stderr: exit code 1 for a single run, a
     failed entry in the sweep summary (and NaN for the sweeper) for a sweep job."""
@@ -73,7 +83,7 @@ register_resolver()
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float:
-    task = run_rollout if HydraConfig.get().job.config_name == "rollout" else train
+    task = TASKS.get(HydraConfig.get().job.config_name, train)
     return report_errors(task, cfg)
 
 
