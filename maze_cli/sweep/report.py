@@ -48,7 +48,8 @@ def _plot_curves(ax: Any, results: List[Dict[str, Any]]) -> None:
         is_best = best is not None and result["job"] == best["job"]
         style = ({"color": "crimson", "linewidth": 2.5, "zorder": 3, "label": f"best: job {result['job']}"}
                  if is_best else {"color": "grey", "alpha": 0.5, "linewidth": 1})
-        ax.plot(*zip(*curve), linestyle="--" if result["status"] == "pruned" else "-", **style)
+        ax.plot(*zip(*curve), linestyle="--" if result["status"] == "pruned" else "-", marker="o", markersize=3,
+                **style)
     ax.set(title="eval return of every job (dashed: pruned)", xlabel="env steps", ylabel="mean eval return")
     if best is not None:
         ax.legend()
@@ -62,6 +63,9 @@ def _plot_history(ax: Any, study: Any) -> None:
     pick = max if study.direction.name == "MAXIMIZE" else min
     best_so_far = [pick(t.value for t in done[: i + 1]) for i in range(len(done))]
     ax.step([t.number for t in done], best_so_far, where="post", color="crimson", label="best so far")
+    pruned = [t for t in study.get_trials(deepcopy=False, states=(TrialState.PRUNED,)) if t.intermediate_values]
+    ax.scatter([t.number for t in pruned], [t.intermediate_values[max(t.intermediate_values)] for t in pruned],
+               color="grey", marker="x", label="pruned (last report)")
     ax.set(title=f"optimisation history ({study.study_name})", xlabel="trial", ylabel="objective")
     ax.legend()
 

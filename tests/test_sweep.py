@@ -1,0 +1,128 @@
+"""Sweeps that tune: the maze_optuna sweeper prunes, keeps its study in SQLite, resumes, survives failing
+trials, draws a report and writes the best job as a preset that trains the same config."""
+import csv
+import signal
+import subprocess
+import sys
+import time
+from importlib.metadata import requires, version
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from cli_helpers import REPO, maze_run, only_run_dir
+
+optuna = pytest.importorskip("optuna", reason="the sweep extra is part of the test extra")
+
+TINY = ["algorithm.n_epochs=3", "algorithm.epoch_length=2"]
+TUNE = ["--multirun", "hydra/sweeper=maze_optuna", "hydra.sweep.dir=multirun/study", "hydra.sweeper.n_trials=6",
+        "hydra.sweeper.pruner.n_startup_trials=1", "hydra.sweeper.pruner.n_warmup_steps=0",
+        "algorithm.lr=tag(log,interval(1e-5,1e-1))"] + TINY
+STUDY = "multirun/study"
+
+
+def study_trials(sweep: Path):
+    study = optuna.load_study(study_name="maze_sweep", storage=f"sqlite:///{sweep / 'optuna.db'}")
+    return study, study.get_trials(deepcopy=False)
+
+
+def summary_rows(sweep: Path):
+    return list(csv.DictReader(open(sweep / "sweep_summary.csv")))
+
+
+def without_bookkeeping(config_yaml: Path) -> dict:
+    """A run's resolved config minus what may differ between a sweep job and its preset re-run."""
+    cfg = OmegaConf.to_container(OmegaConf.load(config_yaml))
+    cfg.get("callbacks", {}).pop("optuna_pruning", None)
+    for key in ("seed", "run_dir", "output_dir"):
+        cfg.pop(key, None)
+    return cfg
+
+
+@pytest.mark.parametrize("seed", [0])
+def test_optuna_sweep_prunes_reports_and_its_best_preset_trains_the_same_config(run_root, seed):
+    result = maze_run(TUNE + [f"hydra.sweeper.sampler.seed={seed}"], cwd=run_root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = run_root / STUDY
+    rows = summary_rows(sweep)
+    study, trials = study_trials(sweep)
+    assert len(rows) == 6 and len(trials) == 6
+    statuses = sorted(r["status"] for r in rows)
+    assert "pruned" in statuses and "completed" in statuses, statuses
+    assert statuses == sorted(t.state.name.lower().replace("complete", "completed") for t in trials)
+    pruned = [t for t in trials if t.state.name == "PRUNED"]
+    assert all(t.intermediate_values for t in pruned), "pruned trials were fed every epoch's eval return"
+    for row in rows:
+        epochs = len(list(csv.DictReader(open(Path(row["run_dir"]) / "stats.csv"))))
+        assert epochs == 3 if row["status"] == "completed" else 1 <= epochs <= 3, row
+    assert "callbacks.optuna_pruning" not in rows[0]["overrides"]
+    assert (sweep / "sweep_report.png").stat().st_size > 10_000
+
+    # the best trial: completed with the study's best value; its preset trains the same resolved config
+    best_row = max((r for r in rows if r["status"] == "completed"), key=lambda r: float(r["best_eval_return"]))
+    assert float(best_row["best_eval_return"]) == pytest.approx(study.best_value)
+    preset = sweep / "experiment" / "best_experiment.yaml"
+    assert preset.read_text().startswith("# @package _global_")
+    rerun = maze_run(["+experiment=best_experiment", f"hydra.searchpath=[file://{sweep}]", "seed=99"], cwd=run_root)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert without_bookkeeping(only_run_dir(run_root) / "config.yaml") == \
+        without_bookkeeping(Path(best_row["run_dir"]) / "config.yaml")
+
+    # the report is redrawn from the files alone
+    (sweep / "sweep_report.png").unlink()
+    redraw = maze_run(["-cn", "sweep_report", f"input_dir={sweep}"], cwd=run_root)
+    assert redraw.returncode == 0, redraw.stderr[-3000:]
+    assert (sweep / "sweep_report.png").is_file() and not (sweep / ".hydra").exists()
+
+
+def test_interrupted_sweep_resumes_with_the_remaining_trials_only(run_root):
+    args = TUNE + ["hydra.sweeper.pruner.name=none", "hydra.sweeper.sampler.seed=3"]
+    env = {"PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "maze_cli"] + args, cwd=run_root, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env={**__import__("os").environ, **env})
+    sweep = run_root / STUDY
+    deadline = time.monotonic() + 240
+    while len(list(sweep.glob("*/job_result.json"))) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode != 0, "the sweep was interrupted"
+    _, trials = study_trials(sweep)
+    finished_before = {t.number: t.params for t in trials if t.state.name == "COMPLETE"}
+    assert 2 <= len(finished_before) < 6, stderr[-2000:]
+    jobs_before = {p.name for p in sweep.iterdir() if p.name.isdigit()}
+
+    resumed = maze_run(args, cwd=run_root)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    _, trials = study_trials(sweep)
+    complete = {t.number: t.params for t in trials if t.state.name == "COMPLETE"}
+    assert len(complete) == 6 and all(complete[n] == p for n, p in finished_before.items())
+    new_jobs = {p.name for p in sweep.iterdir() if p.name.isdigit()} - jobs_before
+    assert len(new_jobs) == 6 - len(finished_before), "finished trials are not repeated"
+    assert len(summary_rows(sweep)) >= 6
+
+
+def test_a_trial_that_raises_is_failed_and_the_study_continues(run_root):
+    args = ["--multirun", "hydra/sweeper=maze_optuna", "hydra.sweep.dir=multirun/study", "hydra.sweeper.n_trials=3",
+            "hydra.sweeper.sampler.name=grid", "hydra.sweeper.pruner.name=none", "env._target_=faulty_envs.failing_cartpole",
+            "~env.name", "+env.fail_after=choice(1000000,300,2000000)"] + TINY
+    result = maze_run(args, cwd=run_root, env={"PYTHONPATH": f"{REPO}:{REPO / 'tests'}"})
+    assert result.returncode == 1, "a sweep with a failed trial exits non-zero at the end"
+    sweep = run_root / STUDY
+    _, trials = study_trials(sweep)
+    assert sorted(t.state.name for t in trials) == ["COMPLETE", "COMPLETE", "FAIL"]
+    assert next(t for t in trials if t.state.name == "FAIL").params == {"env.fail_after": "300"}
+    rows = summary_rows(sweep)
+    failed = [r for r in rows if r["status"] == "failed"]
+    assert len(rows) == 3 and len(failed) == 1 and "the simulator diverged" in failed[0]["error"]
+
+
+def test_the_sweep_extra_brings_current_optuna_and_is_in_the_test_extra():
+    assert int(version("optuna").split(".")[0]) >= 4
+    reqs = requires("maze_cli") or []
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert '"optuna>=4' in pyproject and "hydra-optuna-sweeper" not in pyproject
+    test_extra = next(line for line in pyproject.splitlines() if line.startswith("test = "))
+    assert "sweep," in test_extra or "sweep]" in test_extra
+    assert reqs is not None
