@@ -18,7 +18,7 @@ optuna = pytest.importorskip("optuna", reason="the sweep extra is part of the te
 TINY = ["algorithm.n_epochs=3", "algorithm.epoch_length=2"]
 TUNE = ["--multirun", "hydra/sweeper=maze_optuna", "hydra.sweep.dir=multirun/study", "hydra.sweeper.n_trials=6",
         "hydra.sweeper.pruner.n_startup_trials=1", "hydra.sweeper.pruner.n_warmup_steps=0",
-        "algorithm.lr=tag(log,interval(1e-5,1e-1))"] + TINY
+        "algorithm.lr=tag(log,interval(3e-3,3e-1))"] + TINY
 STUDY = "multirun/study"
 
 
