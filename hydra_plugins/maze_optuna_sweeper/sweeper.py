@@ -1,5 +1,8 @@
 """A Hydra sweeper on current Optuna: ask trials, launch them as jobs, tell the study how each ended."""
 import logging
+import math
+import os
+import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -31,6 +34,18 @@ class MazeOptunaSweeper(Sweeper):
             hydra_context=hydra_context, task_function=task_function, config=config)
 
     def sweep(self, arguments: List[str]) -> List[Any]:
+        """Run trials until the study holds ``n_trials`` finished ones; bad settings are one line on stderr."""
+        from maze_cli.core.errors import ConfigError
+
+        try:
+            return self._sweep(arguments)
+        except ConfigError as err:
+            if os.environ.get("HYDRA_FULL_ERROR") == "1":
+                raise
+            print(f"Error: {err}", file=sys.stderr)
+            raise SystemExit(1) from None
+
+    def _sweep(self, arguments: List[str]) -> List[Any]:
         from maze_cli.sweep.space import parse_search_space
         from maze_cli.sweep.study import storage_url
         from maze_cli.sweep.tuning import finished_trials, open_study
@@ -40,11 +55,14 @@ class MazeOptunaSweeper(Sweeper):
         storage = storage_url(self.storage, sweep_dir)
         study = open_study(sweep_dir, storage, self.settings, space.grid)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        n_trials = self.settings["n_trials"]
+        if space.grid is not None and self.settings["sampler"].get("name") == "grid":
+            n_trials = min(n_trials, math.prod(len(values) for values in space.grid.values()))
         done = finished_trials(study)
-        log.info(f"Optuna study {study.study_name!r} in {storage}: {done} of {self.settings['n_trials']} trials done")
+        log.info(f"Optuna study {study.study_name!r} in {storage}: {done} of {n_trials} trials done")
         returns: List[Any] = []
-        while done < self.settings["n_trials"]:
-            batch = min(self.settings["n_jobs"], self.settings["n_trials"] - done)
+        while done < n_trials:
+            batch = min(self.settings["n_jobs"], n_trials - done)
             returns.extend(self._run_batch(study, space, storage, sweep_dir, batch))
             done = finished_trials(study)
         return returns

@@ -24,23 +24,26 @@ def best_result(results: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
 
 
 def preset_text(overrides: List[str], groups: List[str], header: str) -> str:
-    """YAML of an ``_global_`` preset that applies ``overrides``: group choices go to ``defaults``."""
+    """YAML of an ``_global_`` preset that applies ``overrides``: group choices go to ``defaults``; a
+    deletion (``~key``) cannot live in a preset, so the train command in the header carries it."""
     defaults: List[Any] = []
+    deletions: List[str] = []
     values = OmegaConf.create({})
     for override in OverridesParser.create().parse_overrides(user_overrides(overrides)):
         key = override.key_or_group
         if key.startswith("hydra.") or key.startswith("hydra/"):
             continue  # hydra's own settings (launcher, sweep dir) are not part of the run's config
         if override.type == OverrideType.DEL:
-            raise ValueError(f"best job override {override.input_line!r}: deletions cannot be written as a preset")
-        if key in groups or key.split("@")[0] in groups:
+            deletions.append(override.input_line)
+        elif key in groups or key.split("@")[0] in groups:
             prefix = "" if override.is_add() else "override "
             defaults.append({f"{prefix}/{key}": override.value()})
         else:
             OmegaConf.update(values, key, _plain(override), force_add=True)
     body = OmegaConf.to_container(values)
     preset = {"defaults": defaults + ["_self_"], **body}
-    return f"# @package _global_\n{header}" + OmegaConf.to_yaml(OmegaConf.create(preset))
+    command = " ".join([header] + deletions)
+    return f"# @package _global_\n{command}\n" + OmegaConf.to_yaml(OmegaConf.create(preset))
 
 
 def _plain(override: Override) -> Any:
@@ -59,7 +62,7 @@ def write_best_experiment(sweep_dir: Path, results: List[Dict[str, Any]]) -> Opt
     groups = [g for g in choices if not g.startswith("hydra/")]
     header = (f"# Best job of the sweep: job {best['job']} ({job_dir}), best eval return "
               f"{best['best_eval_return']:.2f}.\n# Train it: maze-run +experiment=best_experiment "
-              f"'hydra.searchpath=[file://{sweep_dir.resolve()}]'\n")
+              f"'hydra.searchpath=[file://{sweep_dir.resolve()}]'")
     path = sweep_dir / BEST_PRESET
     path.parent.mkdir(exist_ok=True)
     text = preset_text(overrides, groups, header)

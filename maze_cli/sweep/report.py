@@ -77,7 +77,7 @@ def _plot_importances(ax: Any, study: Any) -> None:
         importances = optuna.importance.get_param_importances(study)
     except (ValueError, RuntimeError) as err:  # too few completed trials, or a single-valued space
         importances, message = {}, str(err)
-    ax.set(title="parameter importances (fANOVA)")
+    ax.set(title="parameter importances (Optuna default evaluator)")
     if importances:
         ax.barh(list(importances), list(importances.values()), color="steelblue")
         ax.invert_yaxis()

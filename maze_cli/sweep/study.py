@@ -53,7 +53,7 @@ def make_sampler(spec: Mapping[str, Any], grid: Optional[Dict[str, list]]) -> An
         if grid is None:
             raise ConfigError("hydra.sweeper.sampler.name=grid needs choice(...) or range(...) for every swept key "
                               "(interval(...) has no grid)")
-        return optuna.samplers.GridSampler(grid, seed=seed)
+        return _grid_sampler_class()(grid, seed=seed)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "cmaes":
@@ -69,3 +69,15 @@ def load_trial(storage: str, study_name: str, trial_number: int, pruner: Optiona
     study = optuna.load_study(study_name=study_name, storage=rdb, pruner=make_pruner(pruner))
     trial_id = rdb.get_trial_id_from_study_id_trial_number(rdb.get_study_id_from_name(study_name), trial_number)
     return optuna.trial.Trial(study, trial_id)
+
+
+def _grid_sampler_class() -> type:
+    """Optuna's grid sampler without its ``study.stop()`` once the grid is used up: that works only inside
+    ``study.optimize``, and the sweeper (ask and tell) already stops at the grid's size."""
+    import optuna
+
+    class SweepGridSampler(optuna.samplers.GridSampler):
+        def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
+            """Nothing to do after a trial; the grid position was recorded when it was sampled."""
+
+    return SweepGridSampler

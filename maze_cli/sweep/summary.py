@@ -113,8 +113,10 @@ class SweepSummaryCallback(Callback):
         counts = {status: sum(r["status"] == status for r in results) for status in ("completed", "pruned", "failed")}
         print(f"sweep summary: {sweep_dir / 'sweep_summary.md'} "
               f"({', '.join(f'{n} {status}' for status, n in counts.items() if n or status != 'pruned')})")
-        finish_sweep(sweep_dir, results)
-        if counts["failed"] and self.exit_on_failure:
-            raise SystemExit(1)
+        try:
+            finish_sweep(sweep_dir, results)
+        finally:
+            if counts["failed"] and self.exit_on_failure:
+                raise SystemExit(1)
 
 
