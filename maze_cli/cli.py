@@ -18,7 +18,7 @@ from maze_cli.help import register_resolver
 from maze_cli.logging import setup_logging
 from maze_cli.evaluation_command import rollout
 from maze_cli.run import prepare_run
-from maze_cli.sweep import write_job_result
+from maze_cli.sweep import register_sweeper, write_job_result
 from maze_cli.train.interrupts import TrainingInterrupted
 
 logger = logging.getLogger("maze_cli")
@@ -79,6 +79,7 @@ def report_errors(task: Callable[[DictConfig, Path], float], cfg: DictConfig) ->
 
 
 register_resolver()
+register_sweeper()
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")

@@ -1,4 +1,5 @@
-"""The maze_optuna sweeper ships with the package: a non-editable install finds the Hydra plugin."""
+"""The maze_optuna sweeper ships with the package: non-editable and editable installs find the Hydra plugin
+(an editable install hides it from Hydra's plugin scan; maze-run registers it itself)."""
 import csv
 import os
 import shutil
@@ -12,13 +13,14 @@ from cli_helpers import REPO
 pytest.importorskip("optuna", reason="the sweep extra is part of the test extra")
 
 
-def test_non_editable_install_runs_a_tuning_sweep_from_an_unrelated_directory(tmp_path):
+@pytest.mark.parametrize("editable", [False, True], ids=["install", "editable"])
+def test_an_install_runs_a_tuning_sweep_from_an_unrelated_directory(tmp_path, editable):
     source = tmp_path / "source"
     shutil.copytree(REPO, source, symlinks=True, ignore=shutil.ignore_patterns(
         ".git", "outputs", "multirun", "build", "*.egg-info", "__pycache__", ".pytest_cache"))
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--no-deps", str(source)],
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--no-deps"] + (["-e"] if editable else []) + [str(source)],
                    check=True, capture_output=True)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -33,4 +35,4 @@ def test_non_editable_install_runs_a_tuning_sweep_from_an_unrelated_directory(tm
     where = subprocess.run([str(venv / "bin" / "python"), "-c",
                             "import hydra_plugins.maze_optuna_sweeper as p, maze_cli.sweep as s; print(p.__file__, s.__file__)"],
                            cwd=elsewhere, env=env, capture_output=True, text=True, check=True).stdout
-    assert where.count(str(venv)) == 2, where
+    assert where.count(str(source if editable else venv)) == 2, where

@@ -73,12 +73,13 @@ class MazeOptunaSweeper(Sweeper):
         from maze_cli.sweep.tuning import fail_interrupted, next_job_number, tell_outcome
 
         first_job = next_job_number(sweep_dir)
-        trials = [study.ask(space.distributions) for _ in range(size)]
+        trials: List[Any] = []
         batch = []
-        for offset, trial in enumerate(trials):
-            trial.set_user_attr("job", first_job + offset)
-            batch.append(space.overrides(trial.params) + self._pruning_overrides(storage, study, trial))
-        try:
+        try:  # from the first ask on: a trial of a stopped batch is marked interrupted, never left running
+            for offset in range(size):
+                trials.append(study.ask(space.distributions))
+                trials[-1].set_user_attr("job", first_job + offset)
+                batch.append(space.overrides(trials[-1].params) + self._pruning_overrides(storage, study, trials[-1]))
             self.validate_batch_is_legal(batch)
             jobs = self.launcher.launch(batch, initial_job_idx=first_job)
         except BaseException:

@@ -71,10 +71,14 @@ def _plot_history(ax: Any, study: Any) -> None:
 
 
 def _plot_importances(ax: Any, study: Any) -> None:
+    import warnings
+
     import optuna
 
     try:
-        importances = optuna.importance.get_param_importances(study)
+        with warnings.catch_warnings():  # few trials: the evaluator warns that importances are equal
+            warnings.simplefilter("ignore")
+            importances = optuna.importance.get_param_importances(study)
     except (ValueError, RuntimeError) as err:  # too few completed trials, or a single-valued space
         importances, message = {}, str(err)
     ax.set(title="parameter importances (Optuna default evaluator)")
