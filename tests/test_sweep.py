@@ -153,3 +153,14 @@ def test_bad_sweeper_settings_are_one_line_before_any_trial(run_root):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "hydra.sweeper.sampler.name='bayes' is not a sampler; expected one of" in result.stderr
     assert not any((run_root / STUDY).glob("*/job_result.json"))
+
+
+def test_the_report_draws_a_study_without_completed_trials(tmp_path):
+    """An interrupted or all-pruned sweep still gets its picture (history and importances say what is missing)."""
+    from maze_cli.sweep.report import write_sweep_report
+
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask({"lr": optuna.distributions.FloatDistribution(1e-4, 1e-2)})
+    trial.report(12.0, step=1)
+    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    assert write_sweep_report(tmp_path, study).stat().st_size > 10_000

@@ -62,7 +62,10 @@ def _plot_history(ax: Any, study: Any) -> None:
     ax.scatter([t.number for t in done], [t.value for t in done], color="steelblue", label="trial")
     pick = max if study.direction.name == "MAXIMIZE" else min
     best_so_far = [pick(t.value for t in done[: i + 1]) for i in range(len(done))]
-    ax.step([t.number for t in done], best_so_far, where="post", color="crimson", label="best so far")
+    last = max((t.number for t in study.get_trials(deepcopy=False)), default=0)
+    if done:
+        ax.step([t.number for t in done] + [last], best_so_far + best_so_far[-1:], where="post",
+                color="crimson", label="best so far")
     pruned = [t for t in study.get_trials(deepcopy=False, states=(TrialState.PRUNED,)) if t.intermediate_values]
     ax.scatter([t.number for t in pruned], [t.intermediate_values[max(t.intermediate_values)] for t in pruned],
                color="grey", marker="x", label="pruned (last report)")
@@ -75,6 +78,7 @@ def _plot_importances(ax: Any, study: Any) -> None:
 
     import optuna
 
+    message = "no completed trials yet"
     try:
         with warnings.catch_warnings():  # few trials: the evaluator warns that importances are equal
             warnings.simplefilter("ignore")

@@ -88,8 +88,7 @@ def finish_sweep(sweep_dir: Path, results: List[Dict[str, Any]]) -> None:
 
     best = write_best_experiment(sweep_dir, results)
     if best is not None:
-        print(f"best preset: {best} (train it: maze-run +experiment=best_experiment "
-              f"'hydra.searchpath=[file://{sweep_dir.resolve()}]')")
+        print(f"best preset: {best} ({best.read_text().splitlines()[2][2:]})")
     print(f"sweep report: {write_sweep_report(sweep_dir)}")
 
 
