@@ -164,3 +164,9 @@ def test_the_report_draws_a_study_without_completed_trials(tmp_path):
     trial.report(12.0, step=1)
     study.tell(trial, state=optuna.trial.TrialState.PRUNED)
     assert write_sweep_report(tmp_path, study).stat().st_size > 10_000
+
+
+def test_sweep_report_of_a_directory_without_jobs_is_one_line(run_root):
+    result = maze_run(["-cn", "sweep_report", "input_dir=multirun/missing"], cwd=run_root)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "input_dir=multirun/missing holds no sweep jobs" in result.stderr

@@ -118,8 +118,9 @@ def redraw(sweep_dir: Path) -> float:
     from maze_cli.sweep.best import write_best_experiment
     from maze_cli.sweep.summary import write_sweep_summary
 
-    if not sweep_dir.is_dir():
-        raise FileNotFoundError(f"input_dir={sweep_dir}: no such sweep directory; expected multirun/<...>")
+    if not (sweep_dir / STUDY_FILE).is_file() and not any(sweep_dir.glob("*/job_result.json")):
+        raise FileNotFoundError(f"input_dir={sweep_dir} holds no sweep jobs (no */job_result.json); expected the "
+                                f"directory of a --multirun sweep, e.g. multirun/<date>")
     results = write_sweep_summary(sweep_dir)
     write_best_experiment(sweep_dir, results)
     print(f"sweep report: {write_sweep_report(sweep_dir)}")
