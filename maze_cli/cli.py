@@ -19,7 +19,7 @@ from maze_cli.help import register_resolver
 from maze_cli.logging import setup_logging
 from maze_cli.evaluation_command import rollout
 from maze_cli.run import prepare_run
-from maze_cli.sweep import write_job_result
+from maze_cli.sweep import register_sweeper, write_job_result
 from maze_cli.train.interrupts import TrainingInterrupted
 
 logger = logging.getLogger("maze_cli")
@@ -45,6 +45,16 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
 def run_rollout(cfg: DictConfig, run_dir: Path) -> float:
     setup_logging(None)
     return rollout(cfg, run_dir)["rollout/episode_return_mean"]
+
+
+def run_sweep_report(cfg: DictConfig, run_dir: Path) -> float:
+    from maze_cli.sweep.report import redraw
+
+    return redraw(Path(cfg.input_dir))
+
+
+TASKS = {"rollout": run_rollout, "sweep_report": run_sweep_report}
+"""Config name (``-cn``) -> task; every other config trains."""
 
 
 def report_errors(task: Callable[[DictConfig, Path], float], cfg: DictConfig) -> float:
@@ -80,11 +90,12 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 register_resolver()
+register_sweeper()
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float:
-    task = run_rollout if HydraConfig.get().job.config_name == "rollout" else train
+    task = TASKS.get(HydraConfig.get().job.config_name, train)
     return report_errors(task, cfg)
 
 

@@ -19,11 +19,32 @@ JOB_RESULT = "job_result.json"
 SUMMARY_COLUMNS = ["job", "overrides", "status", "best_eval_return", "env_steps", "wall_seconds", "run_dir", "error"]
 
 
+PRUNED_MARKER = "pruned.json"
+"""Written into a job's run directory by the pruning callback; turns ``completed`` into ``pruned``."""
+SWEEPER_KEYS = ("+callbacks.optuna_pruning.",)
+"""Overrides a sweeper adds for its own bookkeeping: left out of the summary and of the best preset."""
+
+
+def user_overrides(overrides: List[str]) -> List[str]:
+    """A job's overrides without the ones the sweeper added for itself."""
+    return [o for o in overrides if not o.startswith(SWEEPER_KEYS)]
+
+
 def write_job_result(run_dir: Path, status: str, best_eval_return: float = math.nan, env_steps: int = 0,
                      wall_seconds: float = 0.0, error: str = "") -> None:
     """``job_result.json`` of one sweep job (written for completed and failed jobs alike)."""
     hydra_cfg = HydraConfig.get()
-    result = {"job": int(hydra_cfg.job.num), "overrides": " ".join(hydra_cfg.overrides.task), "status": status,
+    if status == "completed" and (run_dir / PRUNED_MARKER).is_file():
+        status = "pruned"
+    record_job_result(run_dir, int(hydra_cfg.job.num), list(hydra_cfg.overrides.task), status,
+                      best_eval_return, env_steps, wall_seconds, error)
+
+
+def record_job_result(run_dir: Path, job: int, overrides: List[str], status: str,
+                      best_eval_return: float = math.nan, env_steps: int = 0, wall_seconds: float = 0.0,
+                      error: str = "") -> None:
+    """``job_result.json`` from explicit fields (a sweeper records a job that crashed before writing one)."""
+    result = {"job": job, "overrides": " ".join(user_overrides(overrides)), "status": status,
               "best_eval_return": best_eval_return, "env_steps": env_steps,
               "wall_seconds": round(wall_seconds, 2), "run_dir": str(run_dir), "error": error}
     text = json.dumps(result, indent=2)
@@ -60,9 +81,21 @@ def write_sweep_summary(sweep_dir: Path) -> List[Dict[str, Any]]:
     return results
 
 
+def finish_sweep(sweep_dir: Path, results: List[Dict[str, Any]]) -> None:
+    """The best job as an ``experiment`` preset and the report picture (both redrawn from the files)."""
+    from maze_cli.sweep.best import write_best_experiment
+    from maze_cli.sweep.report import write_sweep_report
+
+    best = write_best_experiment(sweep_dir, results)
+    if best is not None:
+        print(f"best preset: {best} ({best.read_text().splitlines()[2][2:]})")
+    print(f"sweep report: {write_sweep_report(sweep_dir)}")
+
+
 class SweepSummaryCallback(Callback):
     """Hydra callback: refresh the summary after every job, so a crash keeps the results so far;
-    at the end of the sweep exit non-zero if any job failed."""
+    at the end of the sweep write the best preset and the report, and exit non-zero if any job failed
+    (pruned jobs are not failures)."""
 
     def __init__(self, exit_on_failure: bool = True):
         self.exit_on_failure = exit_on_failure
@@ -76,10 +109,13 @@ class SweepSummaryCallback(Callback):
         if not sweep_dir.is_dir():
             return
         results = write_sweep_summary(sweep_dir)
-        failed = [r for r in results if r["status"] != "completed"]
-        print(f"sweep summary: {sweep_dir / 'sweep_summary.md'} ({len(results) - len(failed)} completed, "
-              f"{len(failed)} failed)")
-        if failed and self.exit_on_failure:
-            raise SystemExit(1)
+        counts = {status: sum(r["status"] == status for r in results) for status in ("completed", "pruned", "failed")}
+        print(f"sweep summary: {sweep_dir / 'sweep_summary.md'} "
+              f"({', '.join(f'{n} {status}' for status, n in counts.items() if n or status != 'pruned')})")
+        try:
+            finish_sweep(sweep_dir, results)
+        finally:
+            if counts["failed"] and self.exit_on_failure:
+                raise SystemExit(1)
 
 
