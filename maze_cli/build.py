@@ -1,6 +1,7 @@
 """The one place where a config becomes objects; the CLI and RunContext both call :func:`build`."""
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ from maze_cli.train.callbacks import build_callbacks
 from maze_cli.train.evaluator import RolloutEvaluator
 from maze_cli.train.loop import TrainingLoop
 from maze_cli.train.stop_rules import EarlyStopping, StopAtReturn
+
+logger = logging.getLogger("maze_cli")
 
 ALGORITHMS: Dict[type, Type[Any]] = {A2CAlgorithmConfig: A2C, PPOAlgorithmConfig: PPO}
 """Algorithm config class -> algorithm class; each algorithm registers itself here."""
@@ -119,8 +122,9 @@ class Components:
         if run_dir is not None:
             callbacks += [CsvLogger(run_dir), TensorBoardLogger(run_dir), LearningCurve(run_dir)]
         callbacks.append(EarlyStopping(self.algorithm.patience))
-        if self.algorithm.stop_at_return is not None:
-            callbacks.append(StopAtReturn(self.algorithm.stop_at_return))
+        threshold = stop_threshold(self.algorithm.stop_at_return, self.probe_env)
+        if threshold is not None:
+            callbacks.append(StopAtReturn(threshold, self.algorithm.confirm_episodes))
         return callbacks
 
     def make_evaluator(self, n_episodes: int, deterministic: bool, first_evaluation: int = 0) -> RolloutEvaluator:
@@ -128,6 +132,17 @@ class Components:
         vector_env = self.runner.make_evaluation_env(self.env_factory, n_episodes, self.probe_env)
         return RolloutEvaluator(vector_env=vector_env, deterministic=deterministic,
                                 seed=int(self.cfg.seed) + EVAL_SEED_OFFSET, first_evaluation=first_evaluation)
+
+
+def stop_threshold(stop_at_return: Any, env: MazeEnv) -> Optional[float]:
+    """``stop_at_return`` as a number: ``"auto"`` is the env's ``spec.reward_threshold`` (None if it has none)."""
+    if stop_at_return != "auto":
+        return None if stop_at_return is None else float(stop_at_return)
+    spec = getattr(env, "spec", None)
+    threshold = getattr(spec, "reward_threshold", None)
+    if threshold is None:
+        logger.info(f"stop_at_return=auto: {env!r} declares no reward_threshold; training the full budget")
+    return None if threshold is None else float(threshold)
 
 
 def seed_everything(seed: int) -> None:

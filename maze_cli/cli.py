@@ -37,6 +37,9 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
     start = time.perf_counter()
     _, _, trainer = prepare_run(cfg, run_dir, HydraConfig.get().overrides.task)
     best = trainer.train()
+    outcome = trainer.stop_reason or f"trained {trainer.epoch} epochs, {trainer.env_steps:,} env steps"
+    logger.info(f"{outcome} | best return {best:.1f}: {run_dir / 'checkpoints' / 'best.pt'} | watch it: "
+                f"maze-run -cn rollout input_dir={run_dir}")
     if _in_sweep():
         write_job_result(run_dir, "completed", best, trainer.env_steps, time.perf_counter() - start)
     return best

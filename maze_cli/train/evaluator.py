@@ -14,6 +14,7 @@ from maze_cli.train.acting import EnvActions, actor_groups, group_observations
 from maze_cli.train.selection import BestModelSelection
 
 EVALUATION_SEED_STRIDE = 7919
+CONFIRMATION_SEED_OFFSET = 104_729
 
 
 def _episode_quota(n_episodes: int, n_envs: int) -> np.ndarray:
@@ -88,6 +89,15 @@ class RolloutEvaluator:
         if self.model_selection is not None:
             self.model_selection.update(stats[f"{self.prefix}/episode_return_mean"])
         return stats
+
+    def confirm(self, policy: TorchPolicy, n_episodes: int, index: int) -> float:
+        """Mean return of ``n_episodes`` more episodes on the same envs, from seeds no regular evaluation
+        uses (the ``index``-th confirmation), without notifying model selection."""
+        confirmation = RolloutEvaluator(vector_env=self.vector_env, n_episodes=n_episodes,
+                                        deterministic=self.deterministic,
+                                        seed=None if self._seed is None else self._seed + CONFIRMATION_SEED_OFFSET,
+                                        first_evaluation=index)
+        return confirmation.evaluate(policy)[f"{confirmation.prefix}/episode_return_mean"]
 
     def close(self) -> None:
         """Release the envs."""

@@ -108,6 +108,11 @@ class TrainingLoop:
             logger.info(f"stop: {reason}")
         self._stop_reason = reason
 
+    @property
+    def stop_reason(self) -> Optional[str]:
+        """Why the last :meth:`train` call stopped early (``None``: it trained all its epochs)."""
+        return self._stop_reason
+
     def train(self, n_epochs: Optional[int] = None) -> float:
         """Train ``n_epochs`` more epochs (default: the config's); returns the best selection return."""
         n_epochs = self.config.n_epochs if n_epochs is None else n_epochs
