@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from maze_cli.core.errors import ConfigError
 from maze_cli.core.io import atomic_write
+from maze_cli.train.checkpoint import CheckpointError
 
 logger = logging.getLogger("maze_cli")
 
@@ -41,10 +42,10 @@ def resumed_config(composed: DictConfig, overrides: Sequence[str]) -> DictConfig
     """The saved config of ``composed.input_dir`` with the values of the keys in ``overrides`` from ``composed``."""
     run = Path(composed.input_dir)
     if not run.is_dir():
-        raise ConfigError(f"input_dir={str(composed.input_dir)!r} does not exist: expected the directory of an "
-                          f"earlier run")
+        raise CheckpointError(f"input_dir={str(composed.input_dir)!r} does not exist: expected the directory of an "
+                              f"earlier run")
     if not (run / CONFIG_FILE).is_file():
-        raise ConfigError(f"input_dir={str(composed.input_dir)!r} has no {CONFIG_FILE}: expected the directory of "
+        raise CheckpointError(f"input_dir={str(composed.input_dir)!r} has no {CONFIG_FILE}: expected the directory of "
                           f"an earlier run")
     saved = OmegaConf.load(run / CONFIG_FILE)
     cfg = saved.copy()
