@@ -116,15 +116,16 @@ class Components:
                             self.callbacks(run_dir), run_dir)
 
     def callbacks(self, run_dir: Optional[Path]) -> List[Any]:
-        """The config's callbacks, then the loggers, then the stop rules the algorithm config asks for."""
+        """The config's callbacks, the stop rules the algorithm config asks for, then the loggers (which so
+        log what the others added to an epoch's statistics)."""
         callbacks = build_callbacks(self.cfg.get("callbacks"))
-        callbacks.append(ConsoleLogger())
-        if run_dir is not None:
-            callbacks += [CsvLogger(run_dir), TensorBoardLogger(run_dir), LearningCurve(run_dir)]
         callbacks.append(EarlyStopping(self.algorithm.patience))
         threshold = stop_threshold(self.algorithm.stop_at_return, self.probe_env)
         if threshold is not None:
             callbacks.append(StopAtReturn(threshold, self.algorithm.confirm_episodes))
+        callbacks.append(ConsoleLogger())
+        if run_dir is not None:
+            callbacks += [CsvLogger(run_dir), TensorBoardLogger(run_dir), LearningCurve(run_dir)]
         return callbacks
 
     def make_evaluator(self, n_episodes: int, deterministic: bool, first_evaluation: int = 0) -> RolloutEvaluator:

@@ -15,6 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
+from maze_cli.config_compose import drop_keys_of_replaced_targets
 from maze_cli.help import register_resolver
 from maze_cli.logging import setup_logging
 from maze_cli.evaluation_command import rollout
@@ -24,7 +25,7 @@ from maze_cli.train.interrupts import TrainingInterrupted
 
 logger = logging.getLogger("maze_cli")
 
-USER_ERRORS = (ValueError, TypeError, RuntimeError, KeyError, OSError, OmegaConfBaseException)
+USER_ERRORS = (ValueError, TypeError, RuntimeError, KeyError, OSError, ImportError, OmegaConfBaseException)
 """Errors that describe bad input or a failed env; shown as one line unless HYDRA_FULL_ERROR=1."""
 
 
@@ -35,7 +36,9 @@ def _in_sweep() -> bool:
 def train(cfg: DictConfig, run_dir: Path) -> float:
     """Train one run into Hydra's output directory; returns the best evaluation return (for sweepers)."""
     start = time.perf_counter()
-    _, _, trainer = prepare_run(cfg, run_dir, HydraConfig.get().overrides.task)
+    overrides = list(HydraConfig.get().overrides.task)
+    drop_keys_of_replaced_targets(cfg, dict(HydraConfig.get().runtime.choices), overrides)
+    _, _, trainer = prepare_run(cfg, run_dir, overrides)
     best = trainer.train()
     outcome = trainer.stop_reason or f"trained {trainer.epoch} epochs, {trainer.env_steps:,} env steps"
     logger.info(f"{outcome} | best return {best:.1f}: {run_dir / 'checkpoints' / 'best.pt'} | watch it: "

@@ -10,7 +10,7 @@ import numpy as np
 from omegaconf import DictConfig, open_dict
 
 from maze_cli.build import Components, build
-from maze_cli.config_compose import compose_config, override_value
+from maze_cli.config_compose import compose_config, drop_keys_of_replaced_targets, override_value
 from maze_cli.core.errors import ConfigError
 from maze_cli.envs.maze_env import ActorID
 from maze_cli.help import run_name
@@ -71,6 +71,7 @@ class RunContext:
             all_overrides["seed"] = seed
         cli_args += [f"{key}={override_value(value)}" for key, value in all_overrides.items()]
         self.cfg, choices = compose_config(cli_args)
+        drop_keys_of_replaced_targets(self.cfg, choices, cli_args)
         self._objects = {group: value for group, value in given.items()
                          if value is not None and not isinstance(value, str)}
         with open_dict(self.cfg):

@@ -43,7 +43,7 @@ def import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise ConfigError("runner=ray needs Ray, which is not installed: pip install maze_cli[ray]") from None
+        raise ConfigError('runner=ray needs Ray, which is not installed: pip install "maze_cli[ray]"') from None
     return ray
 
 

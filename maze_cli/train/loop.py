@@ -103,10 +103,9 @@ class TrainingLoop:
         return self.algorithm.models()
 
     def request_stop(self, reason: str) -> None:
-        """Ends training after the current epoch (called by callbacks such as stop rules)."""
+        """Ends training after the current epoch (called by callbacks such as stop rules); the first reason counts."""
         if self._stop_reason is None:
-            logger.info(f"stop: {reason}")
-        self._stop_reason = reason
+            self._stop_reason = reason
 
     @property
     def stop_reason(self) -> Optional[str]:
@@ -177,6 +176,8 @@ class TrainingLoop:
         self.model_selection.on_epoch_end(self, stats)
         self.save(LAST_CHECKPOINT)
         call_hook(self.callbacks, "on_epoch_end", self, stats)
+        if self._stop_reason is not None:
+            logger.info(f"stop: {self._stop_reason}")
         progress.set_postfix(best=f"{self.selection.best_return:.1f}")
         self._signals.check()
 
