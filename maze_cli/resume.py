@@ -45,8 +45,8 @@ def resumed_config(composed: DictConfig, overrides: Sequence[str]) -> DictConfig
         raise CheckpointError(f"input_dir={str(composed.input_dir)!r} does not exist: expected the directory of an "
                               f"earlier run")
     if not (run / CONFIG_FILE).is_file():
-        raise CheckpointError(f"input_dir={str(composed.input_dir)!r} has no {CONFIG_FILE}: expected the directory of "
-                          f"an earlier run")
+        raise CheckpointError(f"input_dir={str(composed.input_dir)!r} has no {CONFIG_FILE}: expected the directory "
+                              f"of an earlier run")
     saved = OmegaConf.load(run / CONFIG_FILE)
     cfg = saved.copy()
     keys = override_keys(overrides)
