@@ -54,7 +54,7 @@ def run_rollout(cfg: DictConfig, run_dir: Path) -> float:
 
 
 def run_sweep_report(cfg: DictConfig, run_dir: Path) -> float:
-    from maze_cli.sweep.report import redraw
+    from maze_cli.sweep.finish import redraw
 
     return redraw(Path(cfg.input_dir))
 

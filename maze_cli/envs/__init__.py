@@ -4,7 +4,8 @@ from maze_cli.envs.log_stats import EpisodeStats, LogStatsWrapper
 from maze_cli.envs.maze_env import ActorID, MazeEnv
 from maze_cli.envs.packing import PackingEnv
 from maze_cli.envs.target_matching import TargetMatchingEnv
-from maze_cli.envs.vector import EnvError, EnvWorkerDied, VectorStep, make_vector_env
+from maze_cli.envs.make import make_vector_env
+from maze_cli.envs.vector import EnvError, EnvWorkerDied, VectorStep
 
 __all__ = ["ActorID", "EnvError", "EnvWorkerDied", "EpisodeStats", "GymMazeEnv", "LogStatsWrapper",
            "MazeEnv", "PackingEnv", "VectorStep", "TargetMatchingEnv", "make_gym_env", "make_vector_env"]

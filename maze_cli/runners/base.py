@@ -9,7 +9,8 @@ import torch
 
 from maze_cli.core.errors import POSITIVE_INT, check
 from maze_cli.envs.maze_env import MazeEnv
-from maze_cli.envs.vector import EnvFactory, VectorEnv, make_vector_env
+from maze_cli.envs.make import make_vector_env
+from maze_cli.envs.vector import EnvFactory, VectorEnv
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.policy import TorchPolicy
 from maze_cli.train.batch import RolloutBatch

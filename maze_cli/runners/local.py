@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
 from maze_cli.core.errors import POSITIVE_INT, check
-from maze_cli.envs.vector import VectorEnv, make_vector_env
+from maze_cli.envs.make import make_vector_env
+from maze_cli.envs.vector import VectorEnv
 from maze_cli.runners.base import Collector, Runner
 from maze_cli.train.collectors import make_rollout_collector
 

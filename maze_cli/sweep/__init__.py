@@ -3,8 +3,8 @@
 Optuna itself is imported only by the parts that tune (``study``, ``tuning``, ``pruning``), so grid sweeps
 need no extra.
 """
-from maze_cli.sweep.summary import (JOB_RESULT, SUMMARY_COLUMNS, SweepSummaryCallback, read_job_results,
-                                    write_job_result, write_sweep_summary)
+from maze_cli.sweep.finish import SweepSummaryCallback
+from maze_cli.sweep.summary import JOB_RESULT, SUMMARY_COLUMNS, read_job_results, write_job_result, write_sweep_summary
 
 
 def register_sweeper() -> None:

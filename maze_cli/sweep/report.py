@@ -3,7 +3,6 @@ optimisation history and parameter importances. Drawn from the files only, so it
 from __future__ import annotations
 
 import csv
-import math
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -111,18 +110,3 @@ def write_sweep_report(sweep_dir: Path, study: Optional[Any] = None) -> Path:
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
     plt.close(fig)
     return path
-
-
-def redraw(sweep_dir: Path) -> float:
-    """``maze-run -cn sweep_report input_dir=<sweep dir>``: summary, best preset and report of any sweep."""
-    from maze_cli.sweep.best import write_best_experiment
-    from maze_cli.sweep.summary import write_sweep_summary
-
-    if not (sweep_dir / STUDY_FILE).is_file() and not any(sweep_dir.glob("*/job_result.json")):
-        raise FileNotFoundError(f"input_dir={sweep_dir} holds no sweep jobs (no */job_result.json); expected the "
-                                f"directory of a --multirun sweep, e.g. multirun/<date>")
-    results = write_sweep_summary(sweep_dir)
-    write_best_experiment(sweep_dir, results)
-    print(f"sweep report: {write_sweep_report(sweep_dir)}")
-    best = best_result(results)
-    return best["best_eval_return"] if best is not None else math.nan

@@ -8,10 +8,8 @@ import math
 from pathlib import Path
 from typing import Any, Dict, List
 
+
 from hydra.core.hydra_config import HydraConfig
-from hydra.core.utils import JobReturn
-from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
 
 from maze_cli.core.io import atomic_write
 
@@ -79,43 +77,3 @@ def write_sweep_summary(sweep_dir: Path) -> List[Dict[str, Any]]:
     md_text = "\n".join(lines) + "\n"
     atomic_write(sweep_dir / "sweep_summary.md", lambda tmp: Path(tmp).write_text(md_text))
     return results
-
-
-def finish_sweep(sweep_dir: Path, results: List[Dict[str, Any]]) -> None:
-    """The best job as an ``experiment`` preset and the report picture (both redrawn from the files)."""
-    from maze_cli.sweep.best import write_best_experiment
-    from maze_cli.sweep.report import write_sweep_report
-
-    best = write_best_experiment(sweep_dir, results)
-    if best is not None:
-        print(f"best preset: {best} ({best.read_text().splitlines()[2][2:]})")
-    print(f"sweep report: {write_sweep_report(sweep_dir)}")
-
-
-class SweepSummaryCallback(Callback):
-    """Hydra callback: refresh the summary after every job, so a crash keeps the results so far;
-    at the end of the sweep write the best preset and the report, and exit non-zero if any job failed
-    (pruned jobs are not failures)."""
-
-    def __init__(self, exit_on_failure: bool = True):
-        self.exit_on_failure = exit_on_failure
-
-    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
-        if HydraConfig.get().mode.name == "MULTIRUN":
-            write_sweep_summary(Path(config.hydra.sweep.dir))
-
-    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        sweep_dir = Path(config.hydra.sweep.dir)
-        if not sweep_dir.is_dir():
-            return
-        results = write_sweep_summary(sweep_dir)
-        counts = {status: sum(r["status"] == status for r in results) for status in ("completed", "pruned", "failed")}
-        print(f"sweep summary: {sweep_dir / 'sweep_summary.md'} "
-              f"({', '.join(f'{n} {status}' for status, n in counts.items() if n or status != 'pruned')})")
-        try:
-            finish_sweep(sweep_dir, results)
-        finally:
-            if counts["failed"] and self.exit_on_failure:
-                raise SystemExit(1)
-
-
