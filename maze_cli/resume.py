@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -28,11 +28,12 @@ PROTECTED = {"env": "env", "algorithm._target_": "algorithm", "policy": "policy"
 CARRIED_OVER = ("checkpoints/best.pt", "stats.csv")
 
 
-def override_keys(overrides: Sequence[str]) -> List[str]:
-    """The config keys (or groups) a list of Hydra overrides sets or deletes, ``input_dir`` left out."""
+def override_keys(overrides: Sequence[str]) -> List[Tuple[str, bool]]:
+    """``(key, deleted?)`` of the config keys (or groups) a list of Hydra overrides sets or deletes
+    (``~key``), ``input_dir`` left out."""
     parsed = OverridesParser.create().parse_overrides(list(overrides))
-    keys = [o.key_or_group for o in parsed if o.key_or_group != "input_dir"]
-    if "experiment" in keys:
+    keys = [(o.key_or_group, o.is_delete()) for o in parsed if o.key_or_group != "input_dir"]
+    if any(key == "experiment" for key, _ in keys):
         raise ConfigError("input_dir= with +experiment=: the saved run already holds its experiment's settings; "
                           "override single keys instead (e.g. algorithm.lr=0.001)")
     return keys
@@ -51,22 +52,19 @@ def resumed_config(composed: DictConfig, overrides: Sequence[str]) -> DictConfig
     cfg = saved.copy()
     keys = override_keys(overrides)
     with open_dict(cfg):
-        for key in keys:
-            value = OmegaConf.select(composed, key, default=None, throw_on_missing=False)
-            if value is None and OmegaConf.select(cfg, key) is not None and key not in _explicit_nulls(overrides):
+        for key, deleted in keys:
+            if deleted:
                 _delete(cfg, key)
             else:
-                OmegaConf.update(cfg, key, value, merge=False, force_add=True)
+                OmegaConf.update(cfg, key, OmegaConf.select(composed, key, default=None, throw_on_missing=False),
+                                 merge=False, force_add=True)
         cfg.input_dir = str(run)
         cfg.resumed_from = str(run)
     _refuse_changes(saved, cfg, run)
     if keys:
-        logger.info(f"resuming {run} with its saved config and these changes: {', '.join(keys)}")
+        changes = ", ".join(f"~{key}" if deleted else key for key, deleted in keys)
+        logger.info(f"resuming {run} with its saved config and these changes: {changes}")
     return cfg
-
-
-def _explicit_nulls(overrides: Sequence[str]) -> List[str]:
-    return [o.split("=", 1)[0].lstrip("+") for o in overrides if o.endswith("=null")]
 
 
 def _delete(cfg: DictConfig, key: str) -> None:
