@@ -44,14 +44,14 @@ class StopAtReturn:
         self._start = time.perf_counter()
 
     def on_epoch_end(self, loop: Any, stats: Dict[str, float]) -> None:
-        if selection_return(stats) < self.threshold:
+        if not selection_return(stats) >= self.threshold:  # NaN (a broken evaluation) never counts as solved
             return
         confirmed = selection_return(stats)
         if self.confirm_episodes and loop.evaluator is not None:
             self._confirmations += 1
             confirmed = loop.evaluator.confirm(loop.policy, self.confirm_episodes, self._confirmations)
             stats["eval/confirmed_return"] = confirmed
-            if confirmed < self.threshold:
+            if not confirmed >= self.threshold:
                 logger.info(f"epoch {loop.epoch}: return {selection_return(stats):.1f} reached {self.threshold:g}, "
                             f"but {self.confirm_episodes} fresh episodes gave {confirmed:.1f}; training on")
                 return
