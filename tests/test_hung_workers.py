@@ -45,13 +45,14 @@ def test_hung_step_with_restart_replaces_the_worker_and_completes(run_root):
 def test_hung_ray_worker_is_replaced_and_the_run_completes(run_root, ray_session):
     once = run_root / "hung-once"
     result = maze_run(["env._target_=faulty_envs.hanging_cartpole", "~env.name", "+env.hang_at=150",
-                       f"+env.once_file={once}", "runner=ray", "runner.num_workers=2", "runner.step_timeout_s=0.25", RAY_ENV,
+                       f"+env.once_file={once}", "runner=ray", "runner.num_workers=2", "runner.step_timeout_s=0.5", RAY_ENV,
                        "algorithm.n_epochs=2", "algorithm.epoch_length=4", "algorithm.n_rollout_steps=20",
                        "algorithm.eval_repeats=2"], run_root, env=ENV)
     assert result.returncode == 0, result.stderr
-    assert "did not deliver its rollout of 20 steps within 5 s (runner.step_timeout_s per step)" in result.stderr
+    assert "did not deliver its rollout of 20 steps within 10 s (runner.step_timeout_s per step)" in result.stderr
     rows = list(csv.DictReader(open(only_run_dir(run_root) / "stats.csv")))
-    assert [int(r["epoch"]) for r in rows] == [1, 2] and float(rows[-1]["time/worker_restarts"]) == 1.0
+    # at least the hung actor was restarted (a slow first rollout on a loaded machine may add one)
+    assert [int(r["epoch"]) for r in rows] == [1, 2] and float(rows[-1]["time/worker_restarts"]) >= 1.0
 
 
 def test_hung_ray_worker_stops_the_run_with_on_worker_failure_stop(run_root, ray_session):
