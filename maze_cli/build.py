@@ -1,11 +1,13 @@
 """The one place where a config becomes objects; the CLI and RunContext both call :func:`build`."""
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Type
 
+import gymnasium as gym
 import numpy as np
 import torch
 from omegaconf import DictConfig
@@ -13,11 +15,11 @@ from omegaconf import DictConfig
 from maze_cli.algorithms.a2c import A2C
 from maze_cli.algorithms.config import A2CAlgorithmConfig, AlgorithmConfig, PPOAlgorithmConfig
 from maze_cli.algorithms.ppo import PPO
-from maze_cli.config_validation import instantiate_node, validated_dataclass
+from maze_cli.config_validation import instantiate_node, target_of, validated_dataclass
 from maze_cli.core.device import resolve_device
 from maze_cli.core.errors import POSITIVE_INT, ConfigError, check
+from maze_cli.envs.gym_maze_env import GymMazeEnv
 from maze_cli.envs.maze_env import MazeEnv, check_structure
-from maze_cli.envs.vector import make_vector_env
 from maze_cli.logging import ConsoleLogger, CsvLogger, LearningCurve, TensorBoardLogger
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.normalization import ObservationNormalizer
@@ -28,6 +30,8 @@ from maze_cli.train.evaluator import RolloutEvaluator
 from maze_cli.train.loop import TrainingLoop
 from maze_cli.train.stop_rules import EarlyStopping, StopAtReturn
 
+logger = logging.getLogger("maze_cli")
+
 ALGORITHMS: Dict[type, Type[Any]] = {A2CAlgorithmConfig: A2C, PPOAlgorithmConfig: PPO}
 """Algorithm config class -> algorithm class; each algorithm registers itself here."""
 
@@ -35,21 +39,52 @@ EVAL_SEED_OFFSET = 1_000_003
 
 
 class EnvFactory:
-    """Picklable zero-argument env factory: the ``env`` config node plus the ``wrappers`` applied to it."""
+    """Picklable zero-argument env factory: the ``env`` config node plus the ``wrappers`` applied to it.
+
+    gymnasium's own wrappers (``gymnasium.wrappers.TimeLimit``, ``NormalizeReward``, ``ClipAction``, ...)
+    wrap the gymnasium env inside a :class:`GymMazeEnv`, in the listed order, before its spaces become
+    dicts; any other entry is a MazeEnv wrapper (called with ``env=<the MazeEnv>``) applied after them.
+    """
 
     def __init__(self, env: Any, wrappers: Optional[Mapping[str, Any]] = None):
         self.env = env
-        self.wrappers = dict(wrappers or {})
+        self.wrappers = {name: node for name, node in dict(wrappers or {}).items() if node is not None}
 
     def __call__(self) -> MazeEnv:
         env = self.env() if callable(self.env) else instantiate_node(self.env, "env")
         if not isinstance(env, MazeEnv):
             raise ConfigError(f"env: the env factory returned {type(env).__name__}, expected a MazeEnv "
                               f"(wrap gymnasium envs in maze_cli.GymMazeEnv)")
+        gym_wrappers = {n: w for n, w in self.wrappers.items() if _is_gymnasium_wrapper(w, f"wrappers.{n}")}
+        if gym_wrappers:
+            if not isinstance(env, GymMazeEnv):
+                raise ConfigError(f"wrappers.{next(iter(gym_wrappers))}: gymnasium wrappers wrap the gymnasium env "
+                                  f"inside a GymMazeEnv, but the env is a {type(env).__name__}; use a MazeEnv wrapper")
+            inner = env.env
+            for name, wrapper in gym_wrappers.items():
+                inner = instantiate_node(wrapper, f"wrappers.{name}", env=inner)
+            env = GymMazeEnv(inner)
         for name, wrapper in self.wrappers.items():
-            if wrapper is not None:
-                env = instantiate_node(wrapper, f"wrappers.{name}", env=env)
+            if name not in gym_wrappers:
+                env = _maze_wrapper(instantiate_node(wrapper, f"wrappers.{name}", env=env), name)
         return env
+
+
+def _is_gymnasium_wrapper(node: Any, where: str) -> bool:
+    target = target_of(node, where)
+    return isinstance(target, type) and issubclass(target, gym.Wrapper) and target.__module__.startswith("gymnasium.")
+
+
+def _maze_wrapper(env: Any, name: str) -> Any:
+    """``env`` if it still is a MazeEnv (possibly wrapped); else one line naming the entry."""
+    try:
+        is_maze = isinstance(env, gym.Env) and isinstance(env.get_wrapper_attr("observation_spaces_dict"), Mapping)
+    except AttributeError:
+        is_maze = False
+    if not is_maze:
+        raise ConfigError(f"wrappers.{name}: {type(env).__name__} is not an env wrapper: expected a gymnasium "
+                          f"wrapper (gymnasium.wrappers.*) or a MazeEnv wrapper taking env=<MazeEnv>")
+    return env
 
 
 @dataclass
@@ -75,27 +110,40 @@ class Components:
             return self.runner.make_collector(self.env_factory, self.policy, algorithm.critic, algorithm.rollout_steps,
                                               seed + 7919 * first_epoch, self.probe_env,
                                               algorithm.store_next_observations)
-        evaluator = None
-        if self.algorithm.eval_repeats > 0:
-            evaluator = self.make_evaluator(self.algorithm.eval_repeats, self.algorithm.deterministic_eval)
-        return TrainingLoop(algorithm, make_collector, evaluator, self.callbacks(run_dir), run_dir)
+        def make_evaluator(first_epoch: int) -> RolloutEvaluator:
+            return self.make_evaluator(self.algorithm.eval_repeats, self.algorithm.deterministic_eval, first_epoch)
+        return TrainingLoop(algorithm, make_collector, make_evaluator if self.algorithm.eval_repeats > 0 else None,
+                            self.callbacks(run_dir), run_dir)
 
     def callbacks(self, run_dir: Optional[Path]) -> List[Any]:
-        """The config's callbacks, then the loggers, then the stop rules the algorithm config asks for."""
+        """The config's callbacks, the stop rules the algorithm config asks for, then the loggers (which so
+        log what the others added to an epoch's statistics)."""
         callbacks = build_callbacks(self.cfg.get("callbacks"))
+        callbacks.append(EarlyStopping(self.algorithm.patience))
+        threshold = stop_threshold(self.algorithm.stop_at_return, self.probe_env)
+        if threshold is not None:
+            callbacks.append(StopAtReturn(threshold, self.algorithm.confirm_episodes))
         callbacks.append(ConsoleLogger())
         if run_dir is not None:
             callbacks += [CsvLogger(run_dir), TensorBoardLogger(run_dir), LearningCurve(run_dir)]
-        callbacks.append(EarlyStopping(self.algorithm.patience))
-        if self.algorithm.stop_at_return is not None:
-            callbacks.append(StopAtReturn(self.algorithm.stop_at_return))
         return callbacks
 
-    def make_evaluator(self, n_episodes: int, deterministic: bool) -> RolloutEvaluator:
-        """Batched over ``n_episodes`` envs in this process, one episode each, for every kind of env."""
-        vector_env = make_vector_env(self.env_factory, n_episodes, "sequential", probe=self.probe_env)
+    def make_evaluator(self, n_episodes: int, deterministic: bool, first_evaluation: int = 0) -> RolloutEvaluator:
+        """Batched over ``n_episodes`` envs, one episode each, for every kind of env (where: the runner says)."""
+        vector_env = self.runner.make_evaluation_env(self.env_factory, n_episodes, self.probe_env)
         return RolloutEvaluator(vector_env=vector_env, deterministic=deterministic,
-                                seed=int(self.cfg.seed) + EVAL_SEED_OFFSET)
+                                seed=int(self.cfg.seed) + EVAL_SEED_OFFSET, first_evaluation=first_evaluation)
+
+
+def stop_threshold(stop_at_return: Any, env: MazeEnv) -> Optional[float]:
+    """``stop_at_return`` as a number: ``"auto"`` is the env's ``spec.reward_threshold`` (None if it has none)."""
+    if stop_at_return != "auto":
+        return None if stop_at_return is None else float(stop_at_return)
+    spec = getattr(env, "spec", None)
+    threshold = getattr(spec, "reward_threshold", None)
+    if threshold is None:
+        logger.info(f"stop_at_return=auto: {env!r} declares no reward_threshold; training the full budget")
+    return None if threshold is None else float(threshold)
 
 
 def seed_everything(seed: int) -> None:
@@ -119,7 +167,7 @@ def _normalizer(cfg: DictConfig, probe_env: MazeEnv) -> Optional[ObservationNorm
     if not node:
         return None
     settings = validated_dataclass(node, "normalization")
-    normalizer = ObservationNormalizer(probe_env.observation_spaces_dict, settings)
+    normalizer = ObservationNormalizer(probe_env.get_wrapper_attr("observation_spaces_dict"), settings)
     normalizer.sample_statistics(probe_env, settings.sampling_steps, int(cfg.seed))
     return normalizer
 
@@ -142,6 +190,8 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
 
     Order matters for reproducibility: the seed is set before any network is initialised.
     """
+    check(isinstance(cfg.get("seed"), int) and not isinstance(cfg.get("seed"), bool), "seed", cfg.get("seed"),
+          "an integer")
     check(POSITIVE_INT(cfg.get("max_nonfinite_updates")), "max_nonfinite_updates", cfg.get("max_nonfinite_updates"),
           "an integer >= 1")
     runner = instantiate_node(cfg.runner, "runner")
@@ -160,18 +210,18 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
         check_structure(probe_env)
     except ValueError as err:
         raise ConfigError(str(err)) from None
-    spaces = {"observation_spaces_dict": probe_env.observation_spaces_dict,
-              "agent_counts_dict": probe_env.agent_counts_dict}
+    spaces = {"observation_spaces_dict": probe_env.get_wrapper_attr("observation_spaces_dict"),
+              "agent_counts_dict": probe_env.get_wrapper_attr("agent_counts_dict")}
+    action_spaces = probe_env.get_wrapper_attr("action_spaces_dict")
     policy_obj = _model(policy, cfg.policy, "policy", "policy",
-                        {"action_spaces_dict": probe_env.action_spaces_dict, **spaces})
+                        {"action_spaces_dict": action_spaces, **spaces})
     critic_obj = _model(critic, cfg.critic, "critic", "critic", spaces)
     normalizer = _normalizer(cfg, probe_env)
     if normalizer is not None:
         policy_obj.observation_normalizer = critic_obj.observation_normalizer = normalizer
     try:
-        policy_obj.check_fits(probe_env.observation_spaces_dict, probe_env.action_spaces_dict,
-                              probe_env.agent_counts_dict)
-        critic_obj.check_fits(probe_env.observation_spaces_dict)
+        policy_obj.check_fits(spaces["observation_spaces_dict"], action_spaces, spaces["agent_counts_dict"])
+        critic_obj.check_fits(spaces["observation_spaces_dict"])
     except ValueError as err:
         raise ConfigError(str(err)) from None
     return Components(cfg=cfg, env_factory=env_factory, probe_env=probe_env, algorithm=algo,

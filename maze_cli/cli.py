@@ -4,26 +4,28 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
+from maze_cli.config_compose import drop_keys_of_replaced_targets
 from maze_cli.help import register_resolver
 from maze_cli.logging import setup_logging
 from maze_cli.evaluation_command import rollout
 from maze_cli.run import prepare_run
-from maze_cli.sweep import write_job_result
+from maze_cli.sweep import register_sweeper, write_job_result
 from maze_cli.train.interrupts import TrainingInterrupted
 
 logger = logging.getLogger("maze_cli")
 
-USER_ERRORS = (ValueError, TypeError, RuntimeError, KeyError, OSError, OmegaConfBaseException)
+USER_ERRORS = (ValueError, TypeError, RuntimeError, KeyError, OSError, ImportError, OmegaConfBaseException)
 """Errors that describe bad input or a failed env; shown as one line unless HYDRA_FULL_ERROR=1."""
 
 
@@ -34,8 +36,13 @@ def _in_sweep() -> bool:
 def train(cfg: DictConfig, run_dir: Path) -> float:
     """Train one run into Hydra's output directory; returns the best evaluation return (for sweepers)."""
     start = time.perf_counter()
-    _, trainer = prepare_run(cfg, run_dir)
+    overrides = list(HydraConfig.get().overrides.task)
+    drop_keys_of_replaced_targets(cfg, dict(HydraConfig.get().runtime.choices), overrides)
+    _, _, trainer = prepare_run(cfg, run_dir, overrides)
     best = trainer.train()
+    outcome = trainer.stop_reason or f"trained {trainer.epoch} epochs, {trainer.env_steps:,} env steps"
+    logger.info(f"{outcome} | best return {best:.1f}: {run_dir / 'checkpoints' / 'best.pt'} | watch it: "
+                f"maze-run -cn rollout input_dir={run_dir}")
     if _in_sweep():
         write_job_result(run_dir, "completed", best, trainer.env_steps, time.perf_counter() - start)
     return best
@@ -46,15 +53,31 @@ def run_rollout(cfg: DictConfig, run_dir: Path) -> float:
     return rollout(cfg, run_dir)["rollout/episode_return_mean"]
 
 
+def run_sweep_report(cfg: DictConfig, run_dir: Path) -> float:
+    from maze_cli.sweep.finish import redraw
+
+    return redraw(Path(cfg.input_dir))
+
+
+TASKS = {"rollout": run_rollout, "sweep_report": run_sweep_report}
+"""Config name (``-cn``) -> task; every other config trains."""
+
+
 def report_errors(task: Callable[[DictConfig, Path], float], cfg: DictConfig) -> float:
     """Run ``task``; a user error becomes one line on stderr: exit code 1 for a single run, a
     failed entry in the sweep summary (and NaN for the sweeper) for a sweep job."""
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     start = time.perf_counter()
+    # outside training (building, drawing the learning curve) SIGTERM ends the task like Ctrl-C does;
+    # during training the loop's own handlers save a checkpoint first
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return task(cfg, run_dir)
     except TrainingInterrupted as interrupt:
         sys.exit(interrupt.exit_code)
+    except KeyboardInterrupt:
+        logger.warning("interrupted by SIGINT outside training; every file written so far is complete")
+        sys.exit(128 + signal.SIGINT)
     except USER_ERRORS as err:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
@@ -68,12 +91,17 @@ def report_errors(task: Callable[[DictConfig, Path], float], cfg: DictConfig) ->
         sys.exit(1)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise TrainingInterrupted(signum)
+
+
 register_resolver()
+register_sweeper()
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float:
-    task = run_rollout if HydraConfig.get().job.config_name == "rollout" else train
+    task = TASKS.get(HydraConfig.get().job.config_name, train)
     return report_errors(task, cfg)
 
 

@@ -1,6 +1,8 @@
 """Composing the packaged YAML presets with overrides, exactly as ``maze-run`` does."""
 from __future__ import annotations
 
+import inspect
+from importlib import resources
 from typing import Any, Dict, List, Mapping, Tuple
 
 from hydra import compose, initialize_config_module
@@ -10,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from maze_cli.help import register_resolver
 from maze_cli.core.errors import ConfigError
+from maze_cli.core.imports import import_dotted
 
 CONFIG_MODULE = "maze_cli.conf"
 GROUPS = ("env", "algorithm", "policy", "critic", "runner", "wrappers", "normalization")
@@ -68,3 +71,29 @@ def compose_config(overrides: List[str], config_name: str = "train") -> Tuple[Di
     with open_dict(cfg):
         del cfg["hydra"]
     return cfg, choices
+
+
+def drop_keys_of_replaced_targets(cfg: DictConfig, choices: Dict[str, str], overrides: List[str]) -> List[str]:
+    """When ``env._target_`` was replaced, the keys the env preset brought that the new target does not take
+    are dropped (so ``maze-run env._target_=mypkg.make_env`` needs no ``~env.name``); keys set on the command
+    line are kept, so a wrong one still fails with the unknown-key message. Returns the dropped keys."""
+    node, preset_name = cfg.get("env"), choices.get("env")
+    preset_file = resources.files(CONFIG_MODULE) / "env" / f"{preset_name}.yaml"
+    if not isinstance(node, DictConfig) or not preset_file.is_file():
+        return []
+    preset = OmegaConf.load(str(preset_file))
+    if node.get("_target_") in (None, preset.get("_target_")):
+        return []
+    try:
+        parameters = inspect.signature(import_dotted(str(node["_target_"]))).parameters
+    except (ValueError, TypeError):
+        return []  # an unknown target is reported by the instantiation with its own message
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return []
+    given = {o.split("=", 1)[0].lstrip("+~") for o in overrides}
+    dropped = [key for key in preset if key != "_target_" and key in node and key not in parameters
+               and f"env.{key}" not in given]
+    with open_dict(cfg):
+        for key in dropped:
+            del cfg.env[key]
+    return [f"env.{key}" for key in dropped]

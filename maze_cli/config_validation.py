@@ -79,6 +79,6 @@ def instantiate_node(node: Mapping[str, Any], group: str, **kwargs: Any) -> Any:
         cause = err
         while cause.__cause__ is not None:
             cause = cause.__cause__
-        if isinstance(cause, (ValueError, TypeError, ConfigError)):
+        if isinstance(cause, (ValueError, TypeError, ConfigError, ImportError)):
             raise ConfigError(f"{group}: {cause}") from None
         raise

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from importlib import resources
-from typing import List
+import re
+from typing import Any, List, Mapping
 
 from omegaconf import OmegaConf
 
@@ -53,13 +54,30 @@ def help_text() -> str:
             f"TensorBoard events, checkpoints/, maze_cli.log, learning_curve.png).\n\n$FLAGS_HELP")
 
 
-def run_name(env: str, algorithm: str, runner: str) -> str:
+def env_label(env: Any, preset: str) -> str:
+    """What ran, for the run directory's name: the preset, unless its target was replaced (the new target's
+    name), or a gymnasium id for the generic ``gym`` preset, or a Python object's name."""
+    node = OmegaConf.to_container(env) if OmegaConf.is_config(env) else env
+    label = preset
+    if isinstance(node, Mapping):
+        preset_file = resources.files("maze_cli.conf") / "env" / f"{preset}.yaml"
+        preset_target = OmegaConf.load(str(preset_file)).get("_target_") if preset_file.is_file() else None
+        if node.get("_python_object_"):
+            label = str(node["_python_object_"]).rsplit(".", 1)[-1]
+        elif node.get("_target_") and node["_target_"] != preset_target:
+            label = str(node["_target_"]).rsplit(".", 1)[-1]
+        elif preset == "gym" and node.get("name"):
+            label = str(node["name"])
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_") or preset
+
+
+def run_name(env: Any, env_preset: str, algorithm: str, runner: str) -> str:
     """The name of a run's directory under ``outputs/`` (the CLI's and RunContext's alike)."""
-    return f"{env}-{algorithm}-{runner}"
+    return f"{env_label(env, env_preset)}-{algorithm}-{runner}"
 
 
 def register_resolver() -> None:
-    """``${maze_help:}`` (the --help text) and ``${maze_run_name:env,algorithm,runner}`` for the YAML."""
+    """``${maze_help:}`` (the --help text) and ``${maze_run_name:env,preset,algorithm,runner}`` for the YAML."""
     if not OmegaConf.has_resolver("maze_help"):
         OmegaConf.register_new_resolver("maze_help", help_text)
     if not OmegaConf.has_resolver("maze_run_name"):

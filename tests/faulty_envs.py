@@ -57,6 +57,32 @@ def slow_cartpole(sleep: float = 0.0005) -> SlowCartPole:
     return SlowCartPole(sleep)
 
 
+class HangingCartPole(GymMazeEnv):
+    """CartPole whose ``hang_at``-th step in its process sleeps ``seconds`` (a hung simulator).
+
+    With ``once_file`` only the first env to get there hangs (it creates the file first), so a
+    replacement worker runs on.
+    """
+
+    def __init__(self, hang_at: int = 300, seconds: float = 3600.0, once_file: str = ""):
+        super().__init__("CartPole-v1")
+        self.hang_at, self.seconds, self.once_file = hang_at, seconds, once_file
+        self.steps = 0
+
+    def step(self, action):
+        import time
+        self.steps += 1
+        if self.steps == self.hang_at and not (self.once_file and os.path.exists(self.once_file)):
+            if self.once_file:
+                open(self.once_file, "w").close()
+            time.sleep(self.seconds)
+        return super().step(action)
+
+
+def hanging_cartpole(hang_at: int = 300, seconds: float = 3600.0, once_file: str = "") -> HangingCartPole:
+    return HangingCartPole(hang_at, seconds, once_file)
+
+
 def unsupported_observation_env():
     """A gymnasium env with a Text observation space, which no default network can read."""
     import gymnasium as gym
@@ -104,5 +130,6 @@ def painted_cartpole(render_mode=None) -> PaintedCartPole:
     return PaintedCartPole(render_mode)
 
 
-__all__ = ["FailingCartPole", "PaintedCartPole", "failing_cartpole", "painted_cartpole", "slow_cartpole",
+__all__ = ["FailingCartPole", "HangingCartPole", "PaintedCartPole", "failing_cartpole", "hanging_cartpole",
+           "painted_cartpole", "slow_cartpole",
            "unsupported_observation_env"]

@@ -51,3 +51,18 @@ def test_device_auto_trains_on_the_cpu_here_and_an_unknown_device_is_refused(run
     with pytest.raises(ConfigError, match=r"algorithm.device='cuda:7' is not available on this machine: "
                                           r"available devices: \['cpu'"):
         RunContext(env="cartpole", overrides={"algorithm.device": "cuda:7"}).policy
+
+
+def test_a_nan_evaluation_is_never_solved():
+    from maze_cli.train.stop_rules import StopAtReturn
+
+    class Loop:
+        evaluator, epoch, env_steps, reason = None, 1, 100, None
+
+        def request_stop(self, reason):
+            Loop.reason = reason
+    rule = StopAtReturn(475.0, confirm_episodes=0)
+    rule.on_epoch_end(Loop(), {"eval/episode_return_mean": float("nan")})
+    assert Loop.reason is None
+    rule.on_epoch_end(Loop(), {"eval/episode_return_mean": 480.0})
+    assert Loop.reason.startswith("solved: eval return 480.0 >= 475 at 100 env steps")

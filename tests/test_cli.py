@@ -73,7 +73,7 @@ def test_multirun_writes_one_directory_per_job_and_a_summary_with_failures(run_r
     assert result.returncode == 1, "a sweep with failed jobs exits non-zero"
     assert "Traceback" not in result.stderr
     sweep = next(run_root.glob("multirun/*"))
-    jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
     assert [p.name for p in jobs] == ["0", "1", "2", "3"]
     rows = list(csv.DictReader(open(sweep / "sweep_summary.csv")))
     assert len(rows) == 4
@@ -87,6 +87,7 @@ def test_multirun_writes_one_directory_per_job_and_a_summary_with_failures(run_r
         assert float(row["best_eval_return"]) > 0 and int(row["env_steps"]) == 2 * 5 * 20 * 4
         assert (Path(row["run_dir"]) / "checkpoints/best.pt").is_file()
     assert "| 3 |" in (sweep / "sweep_summary.md").read_text()
+    assert (sweep / "sweep_report.png").is_file() and (sweep / "experiment/best_experiment.yaml").is_file()
 
 
 def test_resume_continues_epoch_count_and_optimizer_state(run_root):
@@ -97,7 +98,7 @@ def test_resume_continues_epoch_count_and_optimizer_state(run_root):
     assert resumed.returncode == 0, resumed.stderr
     new_run = next(p for p in run_root.glob("outputs/*/*") if p != run)
     rows = list(csv.DictReader(open(new_run / "stats.csv")))
-    assert [int(r["epoch"]) for r in rows] == [3, 4]
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]  # the epoch count goes on; earlier rows carried over
     assert int(rows[-1]["time/env_steps"]) == 4 * 5 * 20 * 4
     before = torch.load(run / "checkpoints/last.pt", weights_only=True)["optimizer"]["state"]
     after = torch.load(new_run / "checkpoints/last.pt", weights_only=True)["optimizer"]["state"]

@@ -9,7 +9,7 @@ from torch import distributions as td
 
 from maze_cli import (DiagonalGaussianProbabilityDistribution, DistributionMapper, GymMazeEnv,
                       ProbabilisticPolicyComposer, SquashedGaussianProbabilityDistribution)
-from maze_cli.envs.vector import make_vector_env
+from maze_cli.envs.make import make_vector_env
 from maze_cli.models import SharedStateCriticComposer
 from maze_cli.train.rollout import RolloutCollector
 

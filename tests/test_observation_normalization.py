@@ -82,7 +82,7 @@ def test_resume_restores_the_statistics_and_evaluation_applies_them(run_root):
     saved = load_checkpoint(first.run_dir / "checkpoints" / "last.pt")["policy"]
     resumed = RunContext(env="pendulum", normalization="obs_norm", seed=6, output_dir=run_root,
                          overrides={**SMALL, "input_dir": str(first.run_dir)})
-    _, trainer = prepare_run(resumed.cfg, run_root / "resumed")
+    _, _, trainer = prepare_run(resumed.cfg, run_root / "resumed")
     for key in ("mean", "var", "count"):
         assert torch.equal(trainer.policy.state_dict()[PREFIX + key], saved[PREFIX + key])
     # compute_action takes a raw env observation and normalises it with the saved statistics

@@ -189,7 +189,7 @@ def test_bad_ray_runner_values_name_key_and_expectation(key, value, message):
 def test_missing_ray_gives_one_line_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` sees without the extra
     with pytest.raises(ConfigError, match=r"^runner=ray needs Ray, which is not installed: "
-                                          r"pip install maze_cli\[ray\]$"):
+                                          r'pip install "maze_cli\[ray\]"$'):
         RunContext(runner="ray").policy
 
 

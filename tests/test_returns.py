@@ -6,7 +6,7 @@ import torch
 
 from maze_cli import GymMazeEnv
 from maze_cli.envs.maze_env import MazeEnv
-from maze_cli.envs.vector import make_vector_env
+from maze_cli.envs.make import make_vector_env
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.policy import ProbabilisticPolicyComposer
 from maze_cli.algorithms.returns import compute_gae

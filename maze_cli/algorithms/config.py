@@ -6,7 +6,7 @@ actor-critic settings live in :class:`OnPolicyAlgorithmConfig`, shared by A2C an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from maze_cli.core.device import DEVICE_PATTERN
 from maze_cli.core.errors import POSITIVE_INT, check
@@ -26,7 +26,10 @@ class AlgorithmConfig:
     :param device: torch device of the networks and updates: ``cpu``, ``cuda``, ``cuda:N``, ``mps`` or
         ``auto`` (a GPU when there is one).
     :param stop_at_return: stop training once the selection return (evaluation, or training when
-        ``eval_repeats=0``) reaches this value; ``None`` trains all epochs.
+        ``eval_repeats=0``) reaches this value and ``confirm_episodes`` fresh episodes confirm it;
+        ``"auto"`` uses the env's ``spec.reward_threshold`` (475 for CartPole-v1); ``None`` trains all epochs.
+    :param confirm_episodes: evaluation episodes that must confirm ``stop_at_return`` before training stops
+        (one lucky short evaluation is not "solved"); 0 stops on the epoch's evaluation alone.
     """
 
     n_epochs: int = 5
@@ -35,7 +38,8 @@ class AlgorithmConfig:
     eval_repeats: int = 2
     patience: int = 15
     device: str = "cpu"
-    stop_at_return: Optional[float] = None
+    stop_at_return: Any = None
+    confirm_episodes: int = 20
 
     def __post_init__(self) -> None:
         self.validate()
@@ -50,8 +54,11 @@ class AlgorithmConfig:
         check(POSITIVE_INT(self.patience), p + "patience", self.patience, "an integer >= 1")
         check(isinstance(self.device, str) and bool(DEVICE_PATTERN.match(self.device)), p + "device", self.device,
               "one of 'cpu', 'cuda', 'cuda:N', 'mps', 'auto'")
-        check(self.stop_at_return is None or isinstance(self.stop_at_return, (int, float)), p + "stop_at_return",
-              self.stop_at_return, "a number or null")
+        check(self.stop_at_return in (None, "auto") or (isinstance(self.stop_at_return, (int, float))
+                                                          and not isinstance(self.stop_at_return, bool)),
+              p + "stop_at_return", self.stop_at_return, "a number, 'auto' (the env's reward threshold) or null")
+        check(isinstance(self.confirm_episodes, int) and self.confirm_episodes >= 0, p + "confirm_episodes",
+              self.confirm_episodes, "an integer >= 0")
 
 
 @dataclass

@@ -10,7 +10,7 @@ import numpy as np
 from omegaconf import DictConfig, open_dict
 
 from maze_cli.build import Components, build
-from maze_cli.config_compose import compose_config, override_value
+from maze_cli.config_compose import compose_config, drop_keys_of_replaced_targets, override_value
 from maze_cli.core.errors import ConfigError
 from maze_cli.envs.maze_env import ActorID
 from maze_cli.help import run_name
@@ -71,6 +71,7 @@ class RunContext:
             all_overrides["seed"] = seed
         cli_args += [f"{key}={override_value(value)}" for key, value in all_overrides.items()]
         self.cfg, choices = compose_config(cli_args)
+        drop_keys_of_replaced_targets(self.cfg, choices, cli_args)
         self._objects = {group: value for group, value in given.items()
                          if value is not None and not isinstance(value, str)}
         with open_dict(self.cfg):
@@ -78,7 +79,7 @@ class RunContext:
                 self.cfg[group] = _describe(obj)
                 choices[group] = "custom"
         self.overrides = cli_args
-        self._run_name = run_name(choices["env"], choices["algorithm"], choices["runner"])
+        self._run_name = run_name(self.cfg.env, choices["env"], choices["algorithm"], choices["runner"])
         self._output_dir = Path(output_dir)
         self.run_dir: Optional[Path] = None
         self._components: Optional[Components] = None
@@ -100,7 +101,8 @@ class RunContext:
         if self._trainer is None:
             stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
             self.run_dir = self._output_dir / self._run_name / stamp
-            self._components, self._trainer = prepare_run(self.cfg, self.run_dir, **self._objects)
+            self.cfg, self._components, self._trainer = prepare_run(self.cfg, self.run_dir, self.overrides,
+                                                                    **self._objects)
         else:
             setup_logging(self.run_dir)
         return self._trainer.train(n_epochs)

@@ -1,6 +1,6 @@
 """Foundation: errors, validation helpers, atomic file writes, dotted imports. Imports nothing of maze_cli."""
 from maze_cli.core.errors import POSITIVE_INT, ConfigError, check
 from maze_cli.core.imports import import_dotted
-from maze_cli.core.io import atomic_write
+from maze_cli.core.io import WriteError, atomic_write
 
-__all__ = ["POSITIVE_INT", "ConfigError", "atomic_write", "check", "import_dotted"]
+__all__ = ["POSITIVE_INT", "ConfigError", "WriteError", "atomic_write", "check", "import_dotted"]

@@ -6,7 +6,8 @@ from maze_cli.envs.maze_env import ActorID, MazeEnv
 from maze_cli.envs.packing import PackingEnv
 from maze_cli.envs.quadrant import QuadrantEnv
 from maze_cli.envs.target_matching import TargetMatchingEnv
-from maze_cli.envs.vector import EnvError, EnvWorkerDied, VectorStep, make_vector_env
+from maze_cli.envs.make import make_vector_env
+from maze_cli.envs.vector import EnvError, EnvWorkerDied, VectorStep
 
 __all__ = ["ActorID", "EnvError", "EnvWorkerDied", "EpisodeStats", "GymMazeEnv", "LogStatsWrapper",
            "MazeEnv", "PackingEnv", "QuadrantEnv", "VectorStep", "TargetMatchingEnv", "atari_wrappers",

@@ -7,3 +7,7 @@ class EnvError(RuntimeError):
 
 class EnvWorkerDied(RuntimeError):
     """An env worker process exited without answering."""
+
+
+class EnvWorkerTimeout(EnvWorkerDied):
+    """An env worker did not answer within the step timeout; it was killed."""

@@ -12,10 +12,37 @@ OBS_KEY = "observation"
 ACTION_KEY = "action"
 
 
+FAMILIES = {"ALE/": ("ale_py", "atari"), "MiniGrid-": ("minigrid", "minigrid"), "BabyAI-": ("minigrid", "minigrid")}
+"""Id prefix -> (module that registers the ids on import, maze_cli extra that installs it)."""
+DEPENDENCY_EXTRAS = {"box2d": "box2d", "mujoco": "mujoco", "ale": "atari", "minigrid": "minigrid"}
+"""A word in gymnasium's DependencyNotInstalled message -> the maze_cli extra that installs the dependency."""
+
+
+def missing_dependency(env_id: str, package: str, extra: str) -> ImportError:
+    return ImportError(f"env {env_id!r} needs {package}, which is not installed: pip install \"maze_cli[{extra}]\"")
+
+
+def _register_family(env_id: str) -> None:
+    """Import the package whose import registers ``env_id`` (ALE, MiniGrid), naming our extra if it is missing."""
+    for prefix, (module, extra) in FAMILIES.items():
+        if env_id.startswith(prefix):
+            try:
+                __import__(module)
+            except ImportError:
+                raise missing_dependency(env_id, module, extra) from None
+
+
 def make_gym(env_id: str, **make_kwargs: Any) -> gym.Env:
-    """``gymnasium.make`` with an error that says what was expected instead of a registry dump."""
+    """``gymnasium.make`` with errors that say what to do: install our extra, or use a registered id."""
+    _register_family(env_id)
     try:
         return gym.make(env_id, **make_kwargs)
+    except gym.error.DependencyNotInstalled as err:
+        text = str(err)
+        extra = next((extra for word, extra in DEPENDENCY_EXTRAS.items() if word in text.lower()), None)
+        if extra is None:
+            raise ImportError(f"env {env_id!r} needs a package that is not installed: {text.splitlines()[0]}") from None
+        raise missing_dependency(env_id, extra, extra) from None
     except gym.error.Error as err:
         raise ValueError(f"unknown gymnasium env id {env_id!r}: expected a registered id such as "
                          f"'CartPole-v1' ({type(err).__name__}: {err})") from None

@@ -98,6 +98,11 @@ class EpisodeTracker:
             self._return[ended] = 0.0
             self._length[ended] = 0
 
+    def drop(self, envs: np.ndarray) -> None:
+        """Forget the running episodes of ``envs`` (cut short by a failure: not a finished episode)."""
+        self._return[envs] = 0.0
+        self._length[envs] = 0
+
     def pop(self, prefix: str = "train") -> Dict[str, float]:
         """Statistics of the episodes finished since the last call."""
         stats = self.episode_stats.reduce(prefix)

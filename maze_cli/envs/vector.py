@@ -15,12 +15,11 @@ import gymnasium as gym
 import numpy as np
 
 from maze_cli.envs.errors import EnvError, EnvWorkerDied
-from maze_cli.envs.gym_maze_env import ACTION_KEY, OBS_KEY, GymMazeEnv
+from maze_cli.envs.gym_maze_env import ACTION_KEY, OBS_KEY
 from maze_cli.envs.maze_env import ActorID, MazeEnv
 
 EnvFactory = Callable[[], MazeEnv]
 Observation = Dict[str, np.ndarray]
-VECTOR_MODES = ("sequential", "subprocess")
 
 
 def actor_list(agent_counts_dict: Mapping[int, int]) -> List[ActorID]:
@@ -43,6 +42,8 @@ class VectorStep:
     :param final: ``{env: (final observation, its actor index)}`` for envs whose episode ended and that
         were reset within this step; an env that ended without an entry returned its final observation
         in ``observations`` and resets in the next step (NEXT_STEP autoreset).
+    :param restarted: envs whose worker failed during this step and was replaced (``None``: none); their
+        rows hold the first observation of a fresh episode, and the step carried no transition for them.
     """
 
     observations: Dict[int, Observation]
@@ -53,6 +54,7 @@ class VectorStep:
     flat_step_done: np.ndarray
     valid: np.ndarray
     final: Dict[int, Tuple[Observation, int]] = field(default_factory=dict)
+    restarted: Optional[np.ndarray] = None
 
 
 class VectorEnv(Protocol):
@@ -217,55 +219,5 @@ class NativeVectorEnv:
         self.env.close()
 
 
-def _vector_entry_point_id(probe: MazeEnv) -> Optional[str]:
-    """The gymnasium id if ``probe`` is a plain GymMazeEnv of an env with a native vector version."""
-    if type(probe) is not GymMazeEnv or probe.gym_id is None or probe.make_kwargs:
-        return None
-    return probe.gym_id if gym.spec(probe.gym_id).vector_entry_point is not None else None
-
-
-class WorkerEnvFn:
-    """Picklable ``() -> env`` that adds worker context to errors (a lambda would not pickle)."""
-
-    def __init__(self, env_factory: EnvFactory, env_index: int, envs_per_worker: int = 1):
-        self.env_factory = env_factory
-        self.env_index = env_index
-        self.envs_per_worker = envs_per_worker
-
-    def __call__(self) -> gym.Env:
-        if self.envs_per_worker == 1:
-            return ErrorContextWrapper(self.env_factory(), self.env_index)
-        return ErrorContextWrapper(self.env_factory(), self.env_index // self.envs_per_worker, self.env_index)
-
-
-def make_vector_env(env_factory: EnvFactory, n_envs: int, mode: str = "sequential",
-                    probe: Optional[MazeEnv] = None, envs_per_worker: int = 1) -> VectorEnv:
-    """A vector env of ``n_envs`` envs from ``env_factory``.
-
-    :param mode: ``"sequential"`` steps all envs in this process; ``"subprocess"`` steps them in
-        worker processes (observations in shared memory).
-    :param probe: an env from the same factory (built and closed here if omitted); when it is a plain
-        gymnasium env with a vectorised implementation (CartPole), sequential mode uses that.
-    :param envs_per_worker: in subprocess mode, envs each worker process steps; must divide ``n_envs``.
-    """
-    if mode not in VECTOR_MODES:
-        raise ValueError(f"unknown vector env mode {mode!r}: expected one of {VECTOR_MODES}")
-    if n_envs < 1:
-        raise ValueError(f"n_envs must be >= 1, got {n_envs}")
-    if mode == "sequential":
-        own_probe = probe is None
-        probe = env_factory() if own_probe else probe
-        gym_id = _vector_entry_point_id(probe)
-        if own_probe:
-            probe.close()
-        if gym_id is not None:
-            return NativeVectorEnv(gym.make_vec(gym_id, n_envs, vectorization_mode="vector_entry_point"))
-    fns = [WorkerEnvFn(env_factory, index, envs_per_worker) for index in range(n_envs)]
-    if mode == "sequential":
-        return SequentialVectorEnv([fn() for fn in fns])
-    from maze_cli.envs.workers import WorkerPoolVectorEnv
-    return WorkerPoolVectorEnv(fns, envs_per_worker)
-
-
 __all__: List[str] = ["EnvError", "EnvWorkerDied", "VectorStep", "VectorEnv", "SequentialVectorEnv",
-                      "NativeVectorEnv", "ErrorContextWrapper", "EnvFactory", "actor_list", "make_vector_env"]
+                      "NativeVectorEnv", "ErrorContextWrapper", "EnvFactory", "actor_list"]

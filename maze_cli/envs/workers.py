@@ -15,8 +15,10 @@ reported as :class:`EnvWorkerDied`; closing waits a bounded time, then terminate
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import signal
+import time
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -27,8 +29,10 @@ from gymnasium.error import CustomSpaceError
 from gymnasium.vector.utils import (CloudpickleWrapper, clear_mpi_env_vars, create_shared_memory,
                                     read_from_shared_memory)
 
-from maze_cli.envs.errors import EnvError, EnvWorkerDied
+from maze_cli.envs.errors import EnvError, EnvWorkerDied, EnvWorkerTimeout
 from maze_cli.envs.vector import Observation, SequentialVectorEnv, VectorStep, actor_list
+
+logger = logging.getLogger("maze_cli")
 
 CLOSE_TIMEOUT_S = 5.0
 LIVENESS_CHECK_S = 1.0
@@ -143,21 +147,28 @@ class WorkerPoolVectorEnv:
     """A :class:`~maze_cli.envs.vector.VectorEnv` whose envs run in worker processes, ``envs_per_worker`` each.
 
     Env ``i`` lives in worker ``i // envs_per_worker`` (the last worker takes what remains);
-    ``reset(seed=s)`` gives env ``i`` the seed
-    ``s + i``, so the same seed gives the same episodes as a ``SequentialVectorEnv`` of the same
-    factories, whatever the grouping.
+    ``reset(seed=s)`` gives env ``i`` the seed ``s + i``, so the same seed gives the same episodes as a
+    ``SequentialVectorEnv`` of the same factories, whatever the grouping.
 
     :param env_fns: one zero-argument env constructor per env (picklable with cloudpickle).
     :param envs_per_worker: envs each worker process steps one after the other.
+    :param step_timeout_s: a worker that has not answered a command within this many seconds is killed
+        and reported (``None``: wait for ever; a dead worker is noticed at once either way).
+    :param restart_failed: replace a dead or hung worker by a fresh one with fresh envs (its envs' step
+        comes back flagged in ``VectorStep.restarted``) instead of raising, at most ``max_restarts`` times.
+    :param max_restarts: restarts allowed over the pool's life.
     :param context: multiprocessing start method (default: ``fork`` where available).
+    :param name: process name prefix of the workers (``<name>-<index>``).
     """
 
     def __init__(self, env_fns: Sequence[Callable[[], gym.Env]], envs_per_worker: int = 1,
-                 context: Optional[str] = None):
+                 step_timeout_s: Optional[float] = None, restart_failed: bool = False, max_restarts: int = 3,
+                 context: Optional[str] = None, name: str = "maze-env-worker"):
         if envs_per_worker < 1:
             raise ValueError(f"envs_per_worker={envs_per_worker} must be >= 1")
         self.num_envs = len(env_fns)
         self.envs_per_worker = envs_per_worker
+        self.step_timeout_s, self.restart_failed, self.max_restarts = step_timeout_s, restart_failed, max_restarts
         dummy = env_fns[0]()
         self.observation_spaces_dict = dict(dummy.get_wrapper_attr("observation_spaces_dict"))
         self.action_spaces_dict = dict(dummy.get_wrapper_attr("action_spaces_dict"))
@@ -165,28 +176,41 @@ class WorkerPoolVectorEnv:
         dummy.close()
         if context is None and "fork" in multiprocessing.get_all_start_methods():
             context = "fork"
-        ctx = multiprocessing.get_context(context)
-        self._buffers = _Buffers(self.observation_spaces_dict, self.action_spaces_dict, self.num_envs, ctx)
+        self._ctx = multiprocessing.get_context(context)
+        self._buffers = _Buffers(self.observation_spaces_dict, self.action_spaces_dict, self.num_envs, self._ctx)
         self._valid = np.ones(self.num_envs, dtype=bool)
+        self._env_fns = list(env_fns)
+        self._slices = [(lo, min(lo + envs_per_worker, self.num_envs)) for lo in range(0, self.num_envs, envs_per_worker)]
         self.pipes: List[Connection] = []
         self.processes: List[multiprocessing.process.BaseProcess] = []
         self.closed = False
-        with clear_mpi_env_vars():
-            for index, lo in enumerate(range(0, self.num_envs, envs_per_worker)):
-                hi = min(lo + envs_per_worker, self.num_envs)
-                parent, child = ctx.Pipe()
-                process = ctx.Process(target=_worker, name=f"maze-env-worker-{index}", daemon=True,
-                                      args=(index, CloudpickleWrapper(list(env_fns[lo:hi])), child, parent,
-                                            self._buffers, lo, hi))
-                process.start()
-                child.close()
-                self.pipes.append(parent)
-                self.processes.append(process)
+        self.name = name
+        self.steps = 0
+        self.restarts = 0
+        for index in range(len(self._slices)):
+            self._start(index)
         try:
             self._gather()  # every worker built its envs (or the error is raised here)
         except Exception:
             self.close()
             raise
+
+    def _start(self, index: int) -> None:
+        """Starts worker ``index`` for its slice of envs (again, after a failure)."""
+        lo, hi = self._slices[index]
+        parent, child = self._ctx.Pipe()
+        with clear_mpi_env_vars():
+            process = self._ctx.Process(target=_worker, name=f"{self.name}-{index}", daemon=True,
+                                        args=(index, CloudpickleWrapper(self._env_fns[lo:hi]), child, parent,
+                                              self._buffers, lo, hi))
+            process.start()
+        child.close()
+        if index < len(self.pipes):
+            self.pipes[index].close()
+            self.pipes[index], self.processes[index] = parent, process
+        else:
+            self.pipes.append(parent)
+            self.processes.append(process)
 
     def _died(self, index: int) -> EnvWorkerDied:
         process = self.processes[index]
@@ -194,12 +218,24 @@ class WorkerPoolVectorEnv:
         return EnvWorkerDied(f"env worker {index} (pid {process.pid}) died with exit code {process.exitcode}; "
                              f"the run cannot continue without it")
 
+    def _hung(self, index: int) -> EnvWorkerTimeout:
+        """Kills worker ``index``, which did not answer in time, and says so."""
+        process = self.processes[index]
+        process.kill()
+        process.join(timeout=CLOSE_TIMEOUT_S)
+        return EnvWorkerTimeout(f"env worker {index} (pid {process.pid}) did not finish step {self.steps:,} within "
+                                f"{self.step_timeout_s:g} s (runner.step_timeout_s); it was killed")
+
     def _receive(self, index: int) -> Tuple[bool, Any]:
-        """The next answer of worker ``index``; its death (pipe closed, or process gone) raises at once."""
+        """The next answer of worker ``index``; its death or a timeout raises (the one place that waits)."""
         pipe, process = self.pipes[index], self.processes[index]
-        while not pipe.poll(LIVENESS_CHECK_S):
+        deadline = None if self.step_timeout_s is None else time.monotonic() + self.step_timeout_s
+        while not pipe.poll(LIVENESS_CHECK_S if deadline is None
+                            else max(0.0, min(LIVENESS_CHECK_S, deadline - time.monotonic()))):
             if not process.is_alive():
                 raise self._died(index)
+            if deadline is not None and time.monotonic() >= deadline:
+                raise self._hung(index)
         try:
             return pipe.recv()
         except (EOFError, ConnectionError):
@@ -213,6 +249,23 @@ class WorkerPoolVectorEnv:
                 raise payload
         return [payload for _, payload in answers]
 
+    def _restart(self, index: int, failure: EnvWorkerDied) -> Dict[int, Tuple[Observation, int]]:
+        """Replaces failed worker ``index`` by a fresh one whose envs start new episodes; their answer to a reset."""
+        if not self.restart_failed or self.restarts >= self.max_restarts:
+            if self.restart_failed:
+                raise EnvWorkerDied(f"{failure} (runner.max_worker_restarts={self.max_restarts} restarts used)")
+            raise failure
+        self.restarts += 1
+        logger.warning(f"{failure}; restarting it with fresh envs (restart {self.restarts} of {self.max_restarts})")
+        self._start(index)
+        ok, payload = self._receive(index)  # built
+        if ok:
+            self.pipes[index].send(("reset", None))
+            ok, payload = self._receive(index)
+        if not ok:
+            raise payload
+        return payload
+
     def _command(self, command: str, data: Optional[List[Any]] = None) -> VectorStep:
         """Sends ``command`` (with ``data[i]`` for worker ``i``) to every worker; the step they wrote."""
         if self.closed:
@@ -221,19 +274,37 @@ class WorkerPoolVectorEnv:
             try:
                 pipe.send((command, None if data is None else data[index]))
             except (BrokenPipeError, ConnectionError):
-                raise self._died(index) from None
-        final = {}
-        for index, part in enumerate(self._gather()):
-            final.update({index * self.envs_per_worker + env: value for env, value in part.items()})
+                pass  # the worker is gone: receiving from it below reports (or replaces) it
+        final, restarted, error = {}, None, None
+        for index in range(len(self.pipes)):
+            try:
+                ok, part = self._receive(index)
+            except EnvWorkerDied as failure:
+                self._restart(index, failure)
+                lo, hi = self._slices[index]
+                restarted = np.zeros(self.num_envs, dtype=bool) if restarted is None else restarted
+                restarted[lo:hi] = True
+                continue
+            if not ok:
+                error = error or part
+                continue
+            final.update({self._slices[index][0] + env: value for env, value in part.items()})
+        if error is not None:
+            raise error
         buffers = self._buffers
+        if restarted is not None:
+            for name in FLAGS:
+                buffers.flags[name][restarted] = name == "flat_step_done"
+            buffers.rewards[restarted] = 0.0
         return VectorStep(buffers.observations, buffers.actors, buffers.rewards, buffers.flags["terminated"],
-                          buffers.flags["truncated"], buffers.flags["flat_step_done"], self._valid, final)
+                          buffers.flags["truncated"], buffers.flags["flat_step_done"], self._valid, final, restarted)
 
     def reset(self, seed: Optional[int] = None) -> VectorStep:
         k = self.envs_per_worker
         return self._command("reset", [None if seed is None else seed + index * k for index in range(len(self.pipes))])
 
     def step(self, actions: Dict[int, Observation]) -> VectorStep:
+        self.steps += 1
         for step, arrays in actions.items():
             for key, value in arrays.items():
                 self._buffers.actions[step][key][...] = value

@@ -11,13 +11,24 @@ logger = logging.getLogger("maze_cli")
 LOG_FILE = "maze_cli.log"
 
 
+class ProgressAwareHandler(logging.StreamHandler):
+    """Console lines written through tqdm, so they print above the progress bar instead of onto its end."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from tqdm import tqdm
+            tqdm.write(self.format(record), file=self.stream)
+        except Exception:  # logging must never raise
+            self.handleError(record)
+
+
 def setup_logging(run_dir: Optional[Path]) -> None:
     """Console output for the ``maze_cli`` logger, mirrored into ``run_dir/maze_cli.log`` (if given)."""
     logger.setLevel(logging.INFO)
     logger.propagate = False
     logger.disabled = False  # Hydra's logging config disables loggers that existed before it ran
     if not any(getattr(h, "_maze_console", False) for h in logger.handlers):
-        console = logging.StreamHandler()
+        console = ProgressAwareHandler()
         console.setFormatter(logging.Formatter("%(message)s"))
         console._maze_console = True  # type: ignore[attr-defined]
         logger.addHandler(console)

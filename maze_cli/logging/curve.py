@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 from maze_cli.core.io import atomic_write
+from maze_cli.logging.csv import STATS_FILE, read_stats
 
 CURVE_FILE = "learning_curve.png"
 
@@ -20,7 +21,8 @@ class LearningCurve:
 
     def __init__(self, run_dir: Path):
         self.path = Path(run_dir) / CURVE_FILE
-        self.points: List[Dict[str, float]] = []
+        self.points: List[Dict[str, float]] = [{k: row[k] for k in self.KEYS if k in row}
+                                               for row in read_stats(Path(run_dir) / STATS_FILE)]
 
     def on_epoch_end(self, loop: Any, stats: Dict[str, float]) -> None:
         self.points.append({key: stats[key] for key in self.KEYS if key in stats})

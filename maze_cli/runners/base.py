@@ -9,7 +9,8 @@ import torch
 
 from maze_cli.core.errors import POSITIVE_INT, check
 from maze_cli.envs.maze_env import MazeEnv
-from maze_cli.envs.vector import EnvFactory
+from maze_cli.envs.make import make_vector_env
+from maze_cli.envs.vector import EnvFactory, VectorEnv
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.policy import TorchPolicy
 from maze_cli.train.batch import RolloutBatch
@@ -55,6 +56,11 @@ class Runner(ABC):
 
         :param store_next_observations: record every step's next observation (off-policy algorithms).
         """
+
+    def make_evaluation_env(self, env_factory: EnvFactory, n_envs: int, probe_env: Optional[MazeEnv] = None
+                            ) -> VectorEnv:
+        """The envs evaluation episodes run on (one per episode): in this process, unless the runner says otherwise."""
+        return make_vector_env(env_factory, n_envs, "sequential", probe=probe_env)
 
     def setup(self) -> None:
         """Process-wide settings, applied once before models are built."""

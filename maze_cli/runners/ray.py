@@ -7,21 +7,25 @@ on-policy. Ray is imported only when this runner is used (``pip install maze_cli
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 import torch
 
-from maze_cli.envs.errors import EnvError, EnvWorkerDied
+from maze_cli.envs.errors import EnvError, EnvWorkerDied, EnvWorkerTimeout
 from maze_cli.envs.log_stats import merge_reduced_stats
-from maze_cli.envs.vector import EnvFactory
+from maze_cli.envs.vector import EnvFactory, VectorEnv
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.policy import TorchPolicy
 from maze_cli.runners.base import Collector, Runner
+from maze_cli.runners.local import check_worker_failure_settings, evaluation_worker_pool
 from maze_cli.core.errors import POSITIVE_INT, ConfigError, check
 from maze_cli.train.collectors import make_rollout_collector
 from maze_cli.train.batch import RolloutBatch
@@ -39,7 +43,7 @@ def import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise ConfigError("runner=ray needs Ray, which is not installed: pip install maze_cli[ray]") from None
+        raise ConfigError('runner=ray needs Ray, which is not installed: pip install "maze_cli[ray]"') from None
     return ray
 
 
@@ -94,8 +98,10 @@ class RolloutWorker:
 class RayCollector:
     """The learner's side: starts the actors, broadcasts weights, gathers and joins their rollouts.
 
-    A failed actor (its process died, or its env raised) is restarted by Ray and its rollout is
-    requested once more; a second failure stops the run with an error naming the worker.
+    A failed actor (its process died, its env raised, or it did not deliver its rollout within
+    ``step_timeout_s`` per step) is restarted by Ray and its rollout is requested once more; a second
+    failure stops the run with an error naming the worker. With ``on_worker_failure=stop`` the first
+    failure stops the run.
     """
 
     def __init__(self, runner: "RayRunner", env_factory: EnvFactory, policy: TorchPolicy,
@@ -105,6 +111,9 @@ class RayCollector:
         self.n_envs = runner.n_envs
         self.n_steps = n_steps
         self.env_steps = 0
+        self.restarts = 0
+        self.restart_failed = runner.on_worker_failure == "restart"
+        self.timeout = None if runner.step_timeout_s is None else runner.step_timeout_s * n_steps
         actor = self.ray.remote(RolloutWorker).options(
             num_cpus=runner.num_cpus_per_worker, max_restarts=runner.max_worker_restarts, max_task_retries=0)
         self.workers = [actor.remote(env_factory, policy, critic, runner.envs_per_worker, n_steps,
@@ -144,17 +153,31 @@ class RayCollector:
         """The rollout of worker ``index``; on failure the worker is restarted and asked once more."""
         errors = self.ray.exceptions
         try:
-            return self.ray.get(ref)
+            return self.ray.get(ref, timeout=self.timeout)
+        except errors.GetTimeoutError:
+            failure = (f"ray rollout worker {index} did not deliver its rollout of {self.n_steps} steps within "
+                       f"{self.timeout:g} s (runner.step_timeout_s per step)")
+            self.ray.kill(self.workers[index], no_restart=not self.restart_failed)
+            failed_process = None  # killed: any process that answers now is a new one
+            if not self.restart_failed:
+                raise EnvWorkerTimeout(f"{failure}; it was killed") from None
         except (errors.RayActorError, errors.RayTaskError) as err:
-            logger.warning(f"ray rollout worker {index} failed ({_describe(err)}); restarting it and "
-                           f"retrying this rollout once")
+            failure = f"ray rollout worker {index} failed ({_describe(err)})"
+            if not self.restart_failed:
+                raise (EnvError if isinstance(err, errors.RayTaskError) else EnvWorkerDied)(failure) from None
             failed_process = None  # the process died: any process that answers now is a new one
             if isinstance(err, errors.RayTaskError):  # the env raised in a live process: restart that
                 failed_process = self._process_of(index)
                 self.ray.kill(self.workers[index], no_restart=False)
+        logger.warning(f"{failure}; restarting it and retrying this rollout once")
+        self.restarts += 1
         self._await_restart(index, failed_process)
         try:
-            return self.ray.get(self.workers[index].collect.remote(weights))
+            return self.ray.get(self.workers[index].collect.remote(weights), timeout=self.timeout)
+        except errors.GetTimeoutError:
+            self.ray.kill(self.workers[index], no_restart=True)
+            raise EnvWorkerTimeout(f"ray rollout worker {index} did not deliver its rollout within {self.timeout:g} s "
+                                   f"again after a restart; it was killed") from None
         except errors.RayTaskError as err:
             cause = _cause(err)
             raise EnvError(f"ray rollout worker {index} failed again after a restart: {_describe(cause)}") from cause
@@ -194,7 +217,7 @@ class RayCollector:
                 parts.append(self.ray.get(worker.pop_episode_stats.remote()))
             except (self.ray.exceptions.RayActorError, self.ray.exceptions.RayTaskError) as err:
                 logger.warning(f"episode statistics of a ray rollout worker are lost: {_describe(err)}")
-        return merge_reduced_stats(parts, "train")
+        return {**merge_reduced_stats(parts, "train"), "time/worker_restarts": float(self.restarts)}
 
     def close(self) -> None:
         """Lets every live actor close its envs (briefly), then ends the actors."""
@@ -204,6 +227,19 @@ class RayCollector:
         for worker in self.workers:
             self.ray.kill(worker)
         self.workers = []
+
+
+@contextlib.contextmanager
+def _keep_sigterm_handler() -> Iterator[None]:
+    """``ray.init`` replaces the driver's SIGTERM handler by one that exits with code 15; keep maze_cli's
+    (which saves a checkpoint during training and exits with 143)."""
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main_thread else None
+    try:
+        yield
+    finally:
+        if main_thread and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _cause(err: Exception) -> Exception:
@@ -228,6 +264,11 @@ class RayRunner(Runner):
     :param envs_per_worker: envs each actor steps.
     :param num_cpus_per_worker: CPUs Ray reserves for each actor (fractions allowed).
     :param max_worker_restarts: how often Ray may restart each actor after its process died.
+    :param step_timeout_s: seconds one env step may take; a rollout not delivered within this times
+        ``n_rollout_steps`` counts as a hung worker (``None``: no limit). Evaluation runs in local
+        worker processes under the same per-step limit.
+    :param on_worker_failure: ``restart`` (Ray restarts the actor and the rollout is retried once) or
+        ``stop`` (the run stops at the first failure, naming the worker).
     :param runtime_env: Ray runtime environment of the actors (e.g. ``{"pip": [...]}`` on a cluster
         where maze_cli or the env's package is not installed).
     """
@@ -238,15 +279,16 @@ class RayRunner(Runner):
     num_cpus_per_worker: float = 1.0
     max_worker_restarts: int = 3
     runtime_env: Optional[Dict[str, Any]] = None
+    step_timeout_s: Optional[float] = 60.0
+    on_worker_failure: str = "restart"
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_worker_failure_settings(self)
         check(POSITIVE_INT(self.num_workers), "runner.num_workers", self.num_workers, "an integer >= 1")
         check(POSITIVE_INT(self.envs_per_worker), "runner.envs_per_worker", self.envs_per_worker, "an integer >= 1")
         check(isinstance(self.num_cpus_per_worker, (int, float)) and self.num_cpus_per_worker > 0,
               "runner.num_cpus_per_worker", self.num_cpus_per_worker, "a number of CPUs > 0")
-        check(isinstance(self.max_worker_restarts, int) and self.max_worker_restarts >= 0,
-              "runner.max_worker_restarts", self.max_worker_restarts, "an integer >= 0")
         import_ray()
 
     @property
@@ -259,16 +301,25 @@ class RayRunner(Runner):
         ray = import_ray()
         if ray.is_initialized():
             return ray
+        with _keep_sigterm_handler():
+            self._init(ray)
+        return ray
+
+    def _init(self, ray: Any) -> None:
         address = self.address or os.environ.get("RAY_ADDRESS")
         if address:
             ray.init(address=address, runtime_env=self.runtime_env)
-            return ray
+            return
         cpus = os.cpu_count() or 1
         check(self.num_workers * self.num_cpus_per_worker <= cpus, "runner.num_workers", self.num_workers,
               f"at most {int(cpus // self.num_cpus_per_worker)} workers with runner.num_cpus_per_worker="
               f"{self.num_cpus_per_worker} on this machine's {cpus} CPUs (or a cluster in runner.address)")
         ray.init(num_cpus=cpus, runtime_env=self.runtime_env)
-        return ray
+
+    def make_evaluation_env(self, env_factory, n_envs, probe_env=None) -> VectorEnv:
+        return evaluation_worker_pool(env_factory, n_envs, self.num_workers, {
+            "step_timeout_s": self.step_timeout_s, "restart_failed": self.on_worker_failure == "restart",
+            "max_restarts": self.max_worker_restarts})
 
     def make_collector(self, env_factory, policy, critic, n_steps, seed, probe_env=None,
                        store_next_observations=False) -> Collector:

@@ -2,14 +2,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import torch
 
 from maze_cli.envs.maze_env import ActorID
-from maze_cli.train.samples import TrainingSamples
 
 TensorDict = Dict[str, torch.Tensor]
+
+
+class TrainingSamples(NamedTuple):
+    """One actor's transitions of a rollout, flattened over time and envs, ready for a loss.
+
+    ``critic_observations`` is set when the critic reads other inputs than the policy
+    (stacked observations of every sub-step); ``None`` means it reads ``observations``.
+    """
+
+    actor_id: ActorID
+    observations: Dict[str, torch.Tensor]
+    actions: Dict[str, torch.Tensor]
+    old_log_probs: torch.Tensor
+    old_values: torch.Tensor
+    advantages: torch.Tensor
+    returns: torch.Tensor
+    critic_observations: Optional[Dict[str, torch.Tensor]] = None
 
 
 @dataclass

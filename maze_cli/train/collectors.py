@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from maze_cli.envs.maze_env import MazeEnv
-from maze_cli.envs.vector import EnvFactory, make_vector_env
+from maze_cli.envs.make import make_vector_env
+from maze_cli.envs.vector import EnvFactory
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.policy import TorchPolicy
 from maze_cli.train.rollout import RolloutCollector

@@ -14,6 +14,7 @@ from maze_cli.train.acting import EnvActions, actor_groups, group_observations
 from maze_cli.train.selection import BestModelSelection
 
 EVALUATION_SEED_STRIDE = 7919
+CONFIRMATION_SEED_OFFSET = 104_729
 
 
 def _episode_quota(n_episodes: int, n_envs: int) -> np.ndarray:
@@ -37,11 +38,12 @@ class RolloutEvaluator:
     :param seed: every evaluation resets its envs with its own seed (the ``k``-th with
         ``seed + EVALUATION_SEED_STRIDE * k``), so its start states do not depend on the policy.
     :param vector_env: the envs to evaluate on, instead of ``eval_env``.
+    :param first_evaluation: evaluations done before (a continued run), so seeds are not reused.
     """
 
     def __init__(self, eval_env: Optional[gym.Env] = None, n_episodes: Optional[int] = None,
                  model_selection: Optional[BestModelSelection] = None, deterministic: bool = False,
-                 seed: Optional[int] = None, vector_env: Optional[VectorEnv] = None):
+                 seed: Optional[int] = None, vector_env: Optional[VectorEnv] = None, first_evaluation: int = 0):
         if (eval_env is None) == (vector_env is None):
             raise ValueError("RolloutEvaluator: pass either eval_env or vector_env")
         self.prefix = eval_env.logging_prefix if isinstance(eval_env, LogStatsWrapper) else "eval"
@@ -52,7 +54,7 @@ class RolloutEvaluator:
         self.model_selection = model_selection
         self.deterministic = deterministic
         self._seed = seed
-        self._count = 0
+        self._count = first_evaluation
 
     @torch.inference_mode()
     def evaluate(self, policy: TorchPolicy) -> Dict[str, float]:
@@ -74,6 +76,9 @@ class RolloutEvaluator:
                 actions.put(actor[0], rows, dist.env_actions(sampled))
             step = env.step(actions.arrays)
             counting = (remaining > 0) & step.valid
+            if step.restarted is not None:  # their worker failed: those episodes start again
+                counting &= ~step.restarted
+                returns[step.restarted], lengths[step.restarted] = 0.0, 0
             returns += np.where(counting, step.rewards, 0.0)
             lengths += counting & step.flat_step_done
             ended = counting & (step.terminated | step.truncated)
@@ -84,6 +89,15 @@ class RolloutEvaluator:
         if self.model_selection is not None:
             self.model_selection.update(stats[f"{self.prefix}/episode_return_mean"])
         return stats
+
+    def confirm(self, policy: TorchPolicy, n_episodes: int, index: int) -> float:
+        """Mean return of ``n_episodes`` more episodes on the same envs, from seeds no regular evaluation
+        uses (the ``index``-th confirmation), without notifying model selection."""
+        confirmation = RolloutEvaluator(vector_env=self.vector_env, n_episodes=n_episodes,
+                                        deterministic=self.deterministic,
+                                        seed=None if self._seed is None else self._seed + CONFIRMATION_SEED_OFFSET,
+                                        first_evaluation=index)
+        return confirmation.evaluate(policy)[f"{confirmation.prefix}/episode_return_mean"]
 
     def close(self) -> None:
         """Release the envs."""

@@ -17,6 +17,7 @@ from torch import nn
 from tqdm import tqdm
 
 from maze_cli.algorithms.base import Algorithm
+from maze_cli.core.io import WriteError
 from maze_cli.runners.base import Collector
 from maze_cli.train.batch import RolloutBatch
 from maze_cli.train.callbacks import call_hook
@@ -56,17 +57,20 @@ class TrainingLoop:
     :param algorithm: the update rule (see :class:`~maze_cli.algorithms.base.Algorithm`).
     :param make_collector: ``(first_epoch) -> Collector``; called at the start of each :meth:`train`
         (so env workers live only while training), closed at its end.
-    :param evaluator: evaluation per epoch feeding model selection (None: select on the training return).
+    :param make_evaluator: ``(first_epoch) -> RolloutEvaluator``, made at the start of each :meth:`train` and
+        closed at its end like the collector; ``None`` selects on the training return.
     :param callbacks: called after every epoch, in order (loggers, stop rules, user callbacks).
     :param run_dir: where checkpoints go (None: nothing is written).
     """
 
     def __init__(self, algorithm: Algorithm, make_collector: Callable[[int], Collector],
-                 evaluator: Optional[RolloutEvaluator] = None, callbacks: Optional[List[Any]] = None,
+                 make_evaluator: Optional[Callable[[int], RolloutEvaluator]] = None,
+                 callbacks: Optional[List[Any]] = None,
                  run_dir: Optional[Path] = None):
         self.algorithm = algorithm
         self.make_collector = make_collector
-        self.evaluator = evaluator
+        self.make_evaluator = make_evaluator
+        self.evaluator: Optional[RolloutEvaluator] = None
         self.callbacks = list(callbacks or [])
         self.run_dir = run_dir
         self.collector: Optional[Collector] = None
@@ -99,10 +103,14 @@ class TrainingLoop:
         return self.algorithm.models()
 
     def request_stop(self, reason: str) -> None:
-        """Ends training after the current epoch (called by callbacks such as stop rules)."""
+        """Ends training after the current epoch (called by callbacks such as stop rules); the first reason counts."""
         if self._stop_reason is None:
-            logger.info(f"stop: {reason}")
-        self._stop_reason = reason
+            self._stop_reason = reason
+
+    @property
+    def stop_reason(self) -> Optional[str]:
+        """Why the last :meth:`train` call stopped early (``None``: it trained all its epochs)."""
+        return self._stop_reason
 
     def train(self, n_epochs: Optional[int] = None) -> float:
         """Train ``n_epochs`` more epochs (default: the config's); returns the best selection return."""
@@ -116,6 +124,7 @@ class TrainingLoop:
         call_hook(self.callbacks, "on_train_start", self)
         self.collector = self.make_collector(self.epoch)
         try:
+            self.evaluator = self.make_evaluator(self.epoch) if self.make_evaluator is not None else None
             with StopRequest() as self._signals:
                 while self.epoch < self.target_epoch and self._stop_reason is None:
                     self._epoch(progress)
@@ -125,6 +134,9 @@ class TrainingLoop:
                            + (f" to {self.run_dir / LAST_CHECKPOINT}; resume with input_dir={self.run_dir}"
                               if self.run_dir is not None else ""))
             raise
+        except WriteError as err:
+            raise WriteError(f"{err}. What was written before is intact (checkpoints, stats.csv); free space and "
+                             f"resume with input_dir={self.run_dir}") from err
         except NonFiniteTrainingError as err:
             where = f" {self.run_dir / LAST_CHECKPOINT}" if self.run_dir is not None else ""
             raise NonFiniteTrainingError(f"{err} Stopped at epoch {self.epoch + 1}; the last good checkpoint"
@@ -132,6 +144,9 @@ class TrainingLoop:
         finally:
             self.collector.close()
             self.collector = None
+            if self.evaluator is not None:
+                self.evaluator.close()
+                self.evaluator = None
             progress.close()
             call_hook(self.callbacks, "on_train_end", self)
             self.model_selection.on_train_end(self)
@@ -161,6 +176,8 @@ class TrainingLoop:
         self.model_selection.on_epoch_end(self, stats)
         self.save(LAST_CHECKPOINT)
         call_hook(self.callbacks, "on_epoch_end", self, stats)
+        if self._stop_reason is not None:
+            logger.info(f"stop: {self._stop_reason}")
         progress.set_postfix(best=f"{self.selection.best_return:.1f}")
         self._signals.check()
 

@@ -174,7 +174,7 @@ class RolloutCollector:
     def _record_step(self, t: int, result: VectorStep) -> np.ndarray:
         """Books the outcome of row ``t``'s step; returns the envs whose end value is their next observation's."""
         flags = self._flags
-        valid = result.valid
+        valid = result.valid if result.restarted is None else result.valid & ~result.restarted
         ended = (result.terminated | result.truncated) & valid
         flags["valid"][t] = valid
         np.multiply(result.rewards, valid, out=flags["rewards"][t])
@@ -191,8 +191,20 @@ class RolloutCollector:
             self.memory.forget(np.flatnonzero(ended))
         # episode statistics count flat steps; every sub-step's reward adds to the episode's return
         self.episodes.record(flags["rewards"][t], valid & result.flat_step_done, ended)
+        if result.restarted is not None:
+            self._cut_short(t, result.restarted)
         self._step = result
         return awaiting
+
+    def _cut_short(self, t: int, envs: np.ndarray) -> None:
+        """Episodes whose worker failed in row ``t``'s step end there without a transition: the decision
+        before bootstraps from the value of the observation the failed step was acting on, and their
+        statistics are dropped (they did not finish)."""
+        self._flags["episode_end"][t, envs] = True
+        self._flags["end_values"][t, envs] = self._views["values"][t, envs]
+        self.episodes.drop(envs)
+        if self.memory is not None:
+            self.memory.forget(np.flatnonzero(envs))
 
     def _end_values(self, t: int, result: VectorStep, ended: np.ndarray) -> np.ndarray:
         """Values the final observations of episodes truncated at row ``t`` where they are known; returns the
@@ -236,7 +248,8 @@ class RolloutCollector:
         return store
 
     def pop_episode_stats(self) -> Dict[str, float]:
-        return self.episodes.pop("train")
+        """``train/...`` statistics of the episodes finished since the last call, and the worker restarts so far."""
+        return {**self.episodes.pop("train"), "time/worker_restarts": float(getattr(self.vector_env, "restarts", 0))}
 
     def close(self) -> None:
         self.vector_env.close()

@@ -1,7 +1,13 @@
 """Stop rules: callbacks that end training early (patience, a return threshold)."""
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any, Dict
+
+from maze_cli.train.selection import selection_return
+
+logger = logging.getLogger("maze_cli")
 
 
 class EarlyStopping:
@@ -19,14 +25,36 @@ class EarlyStopping:
 
 
 class StopAtReturn:
-    """Stops once the best selection return reaches ``threshold``.
+    """Stops once an epoch's return reaches ``threshold`` and ``confirm_episodes`` fresh episodes confirm it.
+
+    A short evaluation can be lucky; confirming on more episodes (with seeds no evaluation used) keeps a
+    run from stopping on noise. Without an evaluator (``eval_repeats=0``) the training return decides.
 
     :param threshold: the return that counts as solved.
+    :param confirm_episodes: episodes of the confirming evaluation (0: none).
     """
 
-    def __init__(self, threshold: float):
+    def __init__(self, threshold: float, confirm_episodes: int = 20):
         self.threshold = threshold
+        self.confirm_episodes = confirm_episodes
+        self._start = time.perf_counter()
+        self._confirmations = 0
+
+    def on_train_start(self, loop: Any) -> None:
+        self._start = time.perf_counter()
 
     def on_epoch_end(self, loop: Any, stats: Dict[str, float]) -> None:
-        if loop.selection.best_return >= self.threshold:
-            loop.request_stop(f"return {loop.selection.best_return:.2f} reached stop_at_return={self.threshold}")
+        if not selection_return(stats) >= self.threshold:  # NaN (a broken evaluation) never counts as solved
+            return
+        confirmed = selection_return(stats)
+        if self.confirm_episodes and loop.evaluator is not None:
+            self._confirmations += 1
+            confirmed = loop.evaluator.confirm(loop.policy, self.confirm_episodes, self._confirmations)
+            stats["eval/confirmed_return"] = confirmed
+            if not confirmed >= self.threshold:
+                logger.info(f"epoch {loop.epoch}: return {selection_return(stats):.1f} reached {self.threshold:g}, "
+                            f"but {self.confirm_episodes} fresh episodes gave {confirmed:.1f}; training on")
+                return
+        loop.request_stop(f"solved: eval return {confirmed:.1f} >= {self.threshold:g}"
+                          + (f" on {self.confirm_episodes} fresh episodes" if self.confirm_episodes else "")
+                          + f" at {loop.env_steps:,} env steps, {time.perf_counter() - self._start:.1f} s")

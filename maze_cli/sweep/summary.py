@@ -8,10 +8,8 @@ import math
 from pathlib import Path
 from typing import Any, Dict, List
 
+
 from hydra.core.hydra_config import HydraConfig
-from hydra.core.utils import JobReturn
-from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
 
 from maze_cli.core.io import atomic_write
 
@@ -19,11 +17,32 @@ JOB_RESULT = "job_result.json"
 SUMMARY_COLUMNS = ["job", "overrides", "status", "best_eval_return", "env_steps", "wall_seconds", "run_dir", "error"]
 
 
+PRUNED_MARKER = "pruned.json"
+"""Written into a job's run directory by the pruning callback; turns ``completed`` into ``pruned``."""
+SWEEPER_KEYS = ("+callbacks.optuna_pruning.",)
+"""Overrides a sweeper adds for its own bookkeeping: left out of the summary and of the best preset."""
+
+
+def user_overrides(overrides: List[str]) -> List[str]:
+    """A job's overrides without the ones the sweeper added for itself."""
+    return [o for o in overrides if not o.startswith(SWEEPER_KEYS)]
+
+
 def write_job_result(run_dir: Path, status: str, best_eval_return: float = math.nan, env_steps: int = 0,
                      wall_seconds: float = 0.0, error: str = "") -> None:
     """``job_result.json`` of one sweep job (written for completed and failed jobs alike)."""
     hydra_cfg = HydraConfig.get()
-    result = {"job": int(hydra_cfg.job.num), "overrides": " ".join(hydra_cfg.overrides.task), "status": status,
+    if status == "completed" and (run_dir / PRUNED_MARKER).is_file():
+        status = "pruned"
+    record_job_result(run_dir, int(hydra_cfg.job.num), list(hydra_cfg.overrides.task), status,
+                      best_eval_return, env_steps, wall_seconds, error)
+
+
+def record_job_result(run_dir: Path, job: int, overrides: List[str], status: str,
+                      best_eval_return: float = math.nan, env_steps: int = 0, wall_seconds: float = 0.0,
+                      error: str = "") -> None:
+    """``job_result.json`` from explicit fields (a sweeper records a job that crashed before writing one)."""
+    result = {"job": job, "overrides": " ".join(user_overrides(overrides)), "status": status,
               "best_eval_return": best_eval_return, "env_steps": env_steps,
               "wall_seconds": round(wall_seconds, 2), "run_dir": str(run_dir), "error": error}
     text = json.dumps(result, indent=2)
@@ -58,28 +77,3 @@ def write_sweep_summary(sweep_dir: Path) -> List[Dict[str, Any]]:
     md_text = "\n".join(lines) + "\n"
     atomic_write(sweep_dir / "sweep_summary.md", lambda tmp: Path(tmp).write_text(md_text))
     return results
-
-
-class SweepSummaryCallback(Callback):
-    """Hydra callback: refresh the summary after every job, so a crash keeps the results so far;
-    at the end of the sweep exit non-zero if any job failed."""
-
-    def __init__(self, exit_on_failure: bool = True):
-        self.exit_on_failure = exit_on_failure
-
-    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
-        if HydraConfig.get().mode.name == "MULTIRUN":
-            write_sweep_summary(Path(config.hydra.sweep.dir))
-
-    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        sweep_dir = Path(config.hydra.sweep.dir)
-        if not sweep_dir.is_dir():
-            return
-        results = write_sweep_summary(sweep_dir)
-        failed = [r for r in results if r["status"] != "completed"]
-        print(f"sweep summary: {sweep_dir / 'sweep_summary.md'} ({len(results) - len(failed)} completed, "
-              f"{len(failed)} failed)")
-        if failed and self.exit_on_failure:
-            raise SystemExit(1)
-
-
