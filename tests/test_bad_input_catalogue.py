@@ -33,7 +33,8 @@ CLI_CASES = [
     ("env id that does not exist", ["env=gym", "env.name=NoSuchEnv-v0"], "unknown gymnasium env id 'NoSuchEnv-v0'"),
     ("generic gym preset without an id", ["env=gym"], "Missing mandatory value: env.name"),
     ("env spaces no default network reads", ["env._target_=faulty_envs.unsupported_observation_env", "~env.name"],
-     "is not supported by the default observation conversion: expected Box, Discrete"),
+     "which the default networks cannot encode (they read Box, Discrete, MultiDiscrete and MultiBinary): drop it "
+     "with policy.networks.ignore_keys=[observation]"),
     ("custom network with wrong logits shape", ["policy.networks._target_=test_bad_input_core.WrongShapeNet",
                                                 "~policy.networks.hidden_units", "~policy.networks.activation"],
      "logits for action head 'action' have shape (3,) (batch excluded), expected (2,)"),

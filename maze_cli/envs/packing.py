@@ -14,6 +14,10 @@ capacities, plus ``n_decoys`` items too large for any bin. An episode lasts ``n_
 divided by the total capacity; an item that does not fit (or an item picked twice) earns nothing.
 The optimum is therefore known: packing every real item, return 1.0, reached by picking an item
 that still fits somewhere and putting it into the bin it fits best (the largest item first is always safe).
+
+With ``action_masks=True`` (discrete bins only) the observations carry the masks of the actions that
+can earn anything: ``item_mask`` (items not yet packed that fit into some bin) and ``bin_mask``
+(bins the chosen item fits into); an episode then also ends when no remaining item fits anywhere.
 """
 from __future__ import annotations
 
@@ -37,9 +41,11 @@ class PackingEnv(MazeEnv):
     :param n_decoys: extra items per episode that fit into no bin.
     :param bin_action: ``"discrete"`` (``Discrete(n_bins)``) or ``"continuous"`` (``Box(0, 1, (1,))``).
     :param min_gap: least difference between two bin capacities, so that "which bin fits best" is learnable.
+    :param action_masks: add ``item_mask`` and ``bin_mask`` to the observations (see the module doc).
     """
 
-    def __init__(self, n_bins: int = 2, n_decoys: int = 1, bin_action: str = "discrete", min_gap: float = 0.15):
+    def __init__(self, n_bins: int = 2, n_decoys: int = 1, bin_action: str = "discrete", min_gap: float = 0.15,
+                 action_masks: bool = False):
         if not (isinstance(n_bins, int) and n_bins >= 1):
             raise ValueError(f"PackingEnv: n_bins={n_bins!r}, expected an integer >= 1")
         if not (isinstance(n_decoys, int) and n_decoys >= 0):
@@ -48,7 +54,10 @@ class PackingEnv(MazeEnv):
             raise ValueError(f"PackingEnv: bin_action={bin_action!r}, expected 'discrete' or 'continuous'")
         if not 0 <= min_gap * (n_bins - 1) < 0.8:
             raise ValueError(f"PackingEnv: min_gap={min_gap!r} leaves no room for {n_bins} capacities in [0.2, 1]")
+        if action_masks and bin_action != "discrete":
+            raise ValueError("PackingEnv: action_masks=True needs bin_action='discrete' (a Box action has no mask)")
         self.n_bins, self.n_decoys, self.min_gap = n_bins, n_decoys, float(min_gap)
+        self.action_masks = bool(action_masks)
         self.n_items = n_bins + n_decoys
         self.bin_action = bin_action
         sizes = gym.spaces.Box(0.0, 2.0, shape=(self.n_items,), dtype=np.float32)
@@ -57,6 +66,9 @@ class PackingEnv(MazeEnv):
             PICK_ITEM: gym.spaces.Dict({"items": sizes, "free": free}),
             PICK_BIN: gym.spaces.Dict({"item": gym.spaces.Box(0.0, 2.0, shape=(1,), dtype=np.float32), "free": free}),
         }
+        if self.action_masks:
+            self.observation_spaces_dict[PICK_ITEM]["item_mask"] = gym.spaces.MultiBinary(self.n_items)
+            self.observation_spaces_dict[PICK_BIN]["bin_mask"] = gym.spaces.MultiBinary(n_bins)
         bin_space = gym.spaces.Discrete(n_bins) if bin_action == "discrete" \
             else gym.spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32)
         self.action_spaces_dict = {
@@ -80,10 +92,21 @@ class PackingEnv(MazeEnv):
         capacities = 0.2 + cuts + self.min_gap * np.arange(self.n_bins)
         return self.np_random.permutation(capacities).astype(np.float32)
 
+    def _fits(self, sizes: np.ndarray) -> np.ndarray:
+        """``(len(sizes), n_bins)``: whether each (non-zero) size fits into each bin's free capacity."""
+        return (sizes[:, None] > 0.0) & (sizes[:, None] <= self._free[None, :] + _FIT_TOLERANCE)
+
     def _observation(self) -> Dict[str, np.ndarray]:
         if self._sub_step == PICK_ITEM:
-            return {"items": self._items.copy(), "free": self._free.copy()}
-        return {"item": np.array([self._items[self._picked]], dtype=np.float32), "free": self._free.copy()}
+            obs = {"items": self._items.copy(), "free": self._free.copy()}
+            if self.action_masks:
+                obs["item_mask"] = self._fits(self._items).any(axis=1).astype(np.int8)
+            return obs
+        item = np.array([self._items[self._picked]], dtype=np.float32)
+        obs = {"item": item, "free": self._free.copy()}
+        if self.action_masks:
+            obs["bin_mask"] = self._fits(item)[0].astype(np.int8)
+        return obs
 
     def reset(self, *, seed: Optional[int] = None, options: Optional[dict] = None):
         super().reset(seed=seed)
@@ -115,6 +138,6 @@ class PackingEnv(MazeEnv):
         self._items[self._picked] = 0.0
         self._sub_step = PICK_ITEM
         self._flat_steps += 1
-        terminated = self._flat_steps >= self.n_bins
+        terminated = self._flat_steps >= self.n_bins or (self.action_masks and not self._fits(self._items).any())
         return self._observation(), reward, terminated, False, {"flat_step_done": True}
 

@@ -107,7 +107,9 @@ class ErrorContextWrapper(gym.Wrapper):
 
 
 def _zeros(space: gym.spaces.Dict, n: int) -> Observation:
-    return {key: np.zeros((n,) + tuple(sub.shape), dtype=sub.dtype) for key, sub in space.spaces.items()}
+    """Row buffers; spaces without a fixed shape (Text, Graph, ...) get object rows (no default network reads them)."""
+    return {key: np.zeros((n,) + tuple(sub.shape), dtype=sub.dtype) if sub.shape is not None
+            else np.empty(n, dtype=object) for key, sub in space.spaces.items()}
 
 
 class SequentialVectorEnv:

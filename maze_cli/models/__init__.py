@@ -1,12 +1,13 @@
 """Models: batch-shape normalisation, default networks, policies and critics with their composers."""
 from maze_cli.models.critic import SharedStateCriticComposer, StepStateCriticComposer, TorchStateCritic
-from maze_cli.models.default_nets import DefaultPolicyNet, DefaultValueNet, FlattenConcatMLP
+from maze_cli.models.default_nets import DefaultPolicyNet, DefaultValueNet
 from maze_cli.models.normalization import ObservationNormalization, ObservationNormalizer
 from maze_cli.models.observations import ObservationConverter
+from maze_cli.models.perception import Perception
 from maze_cli.models.policy import ProbabilisticPolicyComposer, TorchPolicy
 from maze_cli.models.torch_model_block import TorchModelBlock
 
-__all__ = ["DefaultPolicyNet", "DefaultValueNet", "FlattenConcatMLP", "ObservationConverter",
+__all__ = ["DefaultPolicyNet", "DefaultValueNet", "ObservationConverter", "Perception",
            "ObservationNormalization", "ObservationNormalizer",
            "ProbabilisticPolicyComposer", "SharedStateCriticComposer", "StepStateCriticComposer",
            "TorchModelBlock", "TorchPolicy", "TorchStateCritic"]

@@ -13,6 +13,9 @@ from maze_cli.models.observations import ObservationConverter
 from maze_cli.models.policy import sample_batch
 from maze_cli.models.stacking import ObservationStacker
 
+Inputs = Tuple[Dict[str, Tuple[int, ...]], Dict[str, torch.Tensor], Dict[str, gym.Space]]
+"""A value network's input shapes, a sample input batch and the input keys' spaces."""
+
 DEFAULT_VALUE_NET = {"_target_": "maze_cli.models.DefaultValueNet", "hidden_units": [64, 64],
                      "activation": "torch.nn.Tanh"}
 
@@ -90,11 +93,12 @@ def _check_agent_counts(agent_counts_dict: Mapping[int, int], observation_spaces
 class _CriticComposer:
     """Shared machinery: build and check the networks for the given keys from the input shapes they read."""
 
-    def _build(self, networks: Any, inputs_by_key: Mapping[str, Tuple[Dict[str, Tuple[int, ...]], Dict[str, torch.Tensor]]],
+    def _build(self, networks: Any, inputs_by_key: Mapping[str, Inputs],
                step_to_key: Mapping[int, str], stacking: Optional[ObservationStacker] = None) -> TorchStateCritic:
-        """``inputs_by_key``: ``{network key: (input shapes, sample input batch)}``."""
+        """``inputs_by_key``: ``{network key: (input shapes, sample input batch, input spaces)}``."""
         nets = resolve_networks(networks, list(inputs_by_key), DEFAULT_VALUE_NET,
-                                lambda key: {"obs_shapes": dict(inputs_by_key[key][0])}, "critic")
+                                lambda key: {"obs_shapes": dict(inputs_by_key[key][0]),
+                                             "obs_spaces": dict(inputs_by_key[key][2])}, "critic")
         for key, net in nets.items():
             _check_value_output(net, key, inputs_by_key[key][1])
         return TorchStateCritic(nets, step_to_key, stacking)
@@ -104,9 +108,9 @@ class _CriticComposer:
         return self._critic
 
 
-def _plain_inputs(space: gym.spaces.Dict) -> Tuple[Dict[str, Tuple[int, ...]], Dict[str, torch.Tensor]]:
+def _plain_inputs(space: gym.spaces.Dict) -> Inputs:
     converter = ObservationConverter(space)
-    return dict(converter.shapes), sample_batch(space, converter)
+    return dict(converter.shapes), sample_batch(space, converter), dict(space.spaces)
 
 
 class SharedStateCriticComposer(_CriticComposer):
@@ -134,7 +138,8 @@ class SharedStateCriticComposer(_CriticComposer):
         step_to_key = {step: "0" for step in steps}
         if self.stack_observations and len(steps) > 1:
             stacker = ObservationStacker(self.observation_spaces_dict)
-            self._critic = self._build(networks, {"0": (stacker.shapes, stacker.sample_batch())}, step_to_key, stacker)
+            inputs = (stacker.shapes, stacker.sample_batch(), stacker.key_spaces)
+            self._critic = self._build(networks, {"0": inputs}, step_to_key, stacker)
             return
         first = self.observation_spaces_dict[steps[0]]
         for step in steps[1:]:

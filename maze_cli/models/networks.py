@@ -1,9 +1,10 @@
 """Resolving the ``networks`` argument of the composers: instances or configs, list or dict."""
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 
@@ -62,12 +63,27 @@ def resolve_networks(networks: Any, keys: Sequence[NetKey], default: Mapping[str
     return {key: _build(net, kwargs_for(key), what, key) for key, net in by_key.items()}
 
 
+OPTIONAL_KWARGS = ("obs_spaces",)
+"""Constructor arguments passed only to network classes that declare them (or take ``**kwargs``)."""
+
+
+def _accepted(target: str, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    """``kwargs`` without the optional ones the target's constructor does not take."""
+    try:
+        params = inspect.signature(get_class(target)).parameters
+    except Exception:  # not a class (a factory function): let instantiate report what is wrong
+        return {k: v for k, v in kwargs.items() if k not in OPTIONAL_KWARGS}
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    return {k: v for k, v in kwargs.items() if k not in OPTIONAL_KWARGS or k in params or takes_any}
+
+
 def _build(net: Any, kwargs: Dict[str, Any], what: str, key: NetKey) -> nn.Module:
     if isinstance(net, nn.Module):
         return net
     if not is_config(net):
         raise TypeError(f"{what} network for {key!r}: expected an nn.Module or a config with '_target_', "
                         f"got {type(net).__name__}")
+    kwargs = _accepted(net["_target_"], kwargs)
     try:
         module = instantiate(dict(net), **kwargs, _convert_="all")
     except Exception as err:  # hydra wraps the real cause; keep the message short and specific

@@ -25,7 +25,7 @@ from maze_cli.core.errors import ConfigError, check
 class ObservationNormalization:
     """Settings of observation normalisation; the schema of the ``normalization=obs_norm`` preset.
 
-    Normalises every Box observation key to zero mean and unit variance per element.
+    Normalises every float Box observation key to zero mean and unit variance per element.
 
     :param update: keep updating running statistics from every rollout; ``False`` keeps the
         statistics sampled before training fixed.
@@ -50,6 +50,11 @@ class ObservationNormalization:
         check(self.epsilon > 0, p + "epsilon", self.epsilon, "a value > 0")
         check(self.update or self.sampling_steps > 0, p + "update", self.update,
               "true, or sampling_steps > 0 (fixed statistics must be sampled before training)")
+
+
+def is_float_box(space: gym.Space) -> bool:
+    """Normalised keys: float Boxes (uint8 images are scaled by their encoder, masks are not inputs to scale)."""
+    return isinstance(space, gym.spaces.Box) and np.issubdtype(space.dtype, np.floating)
 
 
 class RunningMoments(nn.Module):
@@ -91,7 +96,7 @@ class ObservationNormalizer(nn.Module):
         for step, space in sorted(observation_spaces_dict.items()):
             for key, sub in space.spaces.items():
                 all_keys.add(key)
-                if not isinstance(sub, gym.spaces.Box) or key in settings.exclude:
+                if not is_float_box(sub) or key in settings.exclude:
                     continue
                 if shapes.setdefault(key, tuple(sub.shape)) != tuple(sub.shape):
                     raise ValueError(f"observation normalisation: key {key!r} has shape {sub.shape} in sub-step "

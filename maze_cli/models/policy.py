@@ -10,8 +10,10 @@ from torch import nn
 
 from maze_cli.distributions import DictProbabilityDistribution, DistributionMapper
 from maze_cli.envs.maze_env import ActorID, check_sub_steps
+from maze_cli.models.masks import MaskKeys, check_configured_heads, resolve_mask_keys
 from maze_cli.models.networks import is_config, optional_list, resolve_networks
 from maze_cli.models.observations import ObservationConverter
+from maze_cli.models.perception import is_mask_key
 
 DEFAULT_POLICY_NET = {"_target_": "maze_cli.models.DefaultPolicyNet", "hidden_units": [64, 64],
                       "activation": "torch.nn.Tanh"}
@@ -30,10 +32,19 @@ def _step_of(network_key: str) -> int:
     return int(network_key.split("_")[0])
 
 
-def sample_batch(space: gym.spaces.Dict, converter: ObservationConverter, n: int = 2) -> Dict[str, torch.Tensor]:
-    """A small batch of random observations, used to check networks at build time."""
+def sample_batch(space: gym.spaces.Dict, converter: ObservationConverter, n: int = 2,
+                 mask_keys: Iterable[str] = ()) -> Dict[str, torch.Tensor]:
+    """A small batch of random observations, used to check networks at build time.
+
+    Action masks (``mask_keys`` and keys named like masks) allow every action: a random mask may allow none.
+    """
+    masks = set(mask_keys)
     samples = [space.sample() for _ in range(n)]
-    return converter({key: np.stack([s[key] for s in samples]) for key in space.spaces})
+    batch = {key: np.stack([s[key] for s in samples]) for key in converter.spaces}
+    for key in batch:
+        if key in masks or is_mask_key(key):
+            batch[key] = np.ones_like(batch[key])
+    return converter(batch)
 
 
 class TorchPolicy(nn.Module):
@@ -47,12 +58,16 @@ class TorchPolicy(nn.Module):
     :param distribution_mappers: ``{sub-step: DistributionMapper}``.
     :param observation_spaces_dict: ``{sub-step: Dict space}``.
     :param substeps_with_separate_agent_nets: sub-steps keyed per agent.
+    :param mask_keys: ``{sub-step: {action head: observation key}}``: the observation entries that
+        mask each head's actions (see :mod:`maze_cli.models.masks`); applied in :meth:`distribution`.
     """
 
     def __init__(self, networks: Dict[str, nn.Module], distribution_mappers: Dict[int, DistributionMapper],
                  observation_spaces_dict: Mapping[int, gym.spaces.Dict],
-                 substeps_with_separate_agent_nets: Sequence[int] = ()):
+                 substeps_with_separate_agent_nets: Sequence[int] = (),
+                 mask_keys: Optional[Mapping[int, MaskKeys]] = None):
         super().__init__()
+        self.mask_keys = {step: dict((mask_keys or {}).get(step, {})) for step in distribution_mappers}
         self.networks = nn.ModuleDict(networks)
         self.distribution_mappers = dict(distribution_mappers)
         self.converters = {step: ObservationConverter(space) for step, space in observation_spaces_dict.items()}
@@ -101,10 +116,17 @@ class TorchPolicy(nn.Module):
         return self.networks[self.network_key(actor_id)](obs)
 
     def distribution(self, obs: Dict[str, torch.Tensor], actor_id: ActorID = (0, 0)) -> DictProbabilityDistribution:
+        """The action distribution for a batch of converted observations, masked by their mask keys."""
         key = self.network_key(actor_id)
         parameters = {head: dict(params.items()) for head, params in self.distribution_parameters[key].items()}
-        return self.distribution_mappers[actor_id[0]].logits_dict_to_distribution(self.logits(obs, actor_id),
-                                                                                  parameters)
+        masks = {head: obs[obs_key] for head, obs_key in self.mask_keys[actor_id[0]].items()}
+        try:
+            return self.distribution_mappers[actor_id[0]].logits_dict_to_distribution(
+                self.logits(obs, actor_id), parameters, masks)
+        except ValueError as err:
+            if not masks:
+                raise
+            raise ValueError(f"policy of actor (sub-step, agent) {tuple(actor_id)}: {err}") from None
 
     @torch.inference_mode()
     def compute_actions(self, observation: Mapping[str, np.ndarray], actor_id: ActorID = (0, 0),
@@ -149,13 +171,16 @@ class ProbabilisticPolicyComposer:
         ``obs_shapes`` and ``action_logit_shapes``.
     :param substeps_with_separate_agent_nets: sub-steps where each agent gets its own network.
     :param agent_counts_dict: ``{sub-step: number of agents}``.
+    :param action_masks: ``{action head: observation key}`` of masks; ``None``: ``<head>_mask``,
+        or ``action_mask`` for a single head, where the observation space has them.
     """
 
     def __init__(self, action_spaces_dict: Mapping[int, gym.spaces.Dict],
                  observation_spaces_dict: Mapping[int, gym.spaces.Dict],
                  distribution_mapper: Any = None, networks: Any = None,
                  substeps_with_separate_agent_nets: Optional[Sequence[int]] = None,
-                 agent_counts_dict: Optional[Mapping[int, int]] = None):
+                 agent_counts_dict: Optional[Mapping[int, int]] = None,
+                 action_masks: Optional[Mapping[str, str]] = None):
         self.action_spaces_dict = dict(action_spaces_dict)
         self.observation_spaces_dict = dict(observation_spaces_dict)
         self.agent_counts_dict = {int(k): int(v) for k, v in
@@ -164,19 +189,24 @@ class ProbabilisticPolicyComposer:
         _check_steps(self.agent_counts_dict, self.action_spaces_dict, self.observation_spaces_dict, separate)
         mappers = _distribution_mappers(distribution_mapper, self.action_spaces_dict)
         converters = {s: ObservationConverter(space) for s, space in self.observation_spaces_dict.items()}
+        action_masks = dict(action_masks or {})
+        check_configured_heads(action_masks, mappers)
+        mask_keys = {step: resolve_mask_keys(mappers[step], space, action_masks, step)
+                     for step, space in self.observation_spaces_dict.items()}
 
         def kwargs_for(key: str) -> Dict[str, Any]:
             step = _step_of(key)
             return {"obs_shapes": dict(converters[step].shapes),
+                    "obs_spaces": dict(self.observation_spaces_dict[step].spaces),
                     "action_logit_shapes": mappers[step].logits_shapes}
 
         keys = network_keys(self.agent_counts_dict, separate)
         nets = resolve_networks(networks, keys, DEFAULT_POLICY_NET, kwargs_for, "policy")
         for key, net in nets.items():
             step = _step_of(key)
-            _check_policy_output(net, key, sample_batch(self.observation_spaces_dict[step], converters[step]),
-                                 mappers[step].logits_shapes)
-        self._policy = TorchPolicy(nets, mappers, self.observation_spaces_dict, separate)
+            obs = sample_batch(self.observation_spaces_dict[step], converters[step], mask_keys=mask_keys[step].values())
+            _check_policy_output(net, key, obs, mappers[step].logits_shapes)
+        self._policy = TorchPolicy(nets, mappers, self.observation_spaces_dict, separate, mask_keys)
 
     @property
     def policy(self) -> TorchPolicy:

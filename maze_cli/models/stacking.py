@@ -39,6 +39,9 @@ class ObservationStacker:
         self.shapes: Dict[str, Tuple[int, ...]] = {
             stacked_key(step, key): shape for step in self.steps for key, shape in self.converters[step].shapes.items()}
         self.shapes[SUBSTEP_KEY] = (len(self.steps),)
+        self.key_spaces: Dict[str, gym.Space] = {
+            stacked_key(step, key): space for step in self.steps for key, space in self.spaces[step].spaces.items()}
+        self.key_spaces[SUBSTEP_KEY] = gym.spaces.Box(0.0, 1.0, (len(self.steps),), dtype=np.float32)
 
     def stack(self, step: int, latest: Mapping[int, Mapping[str, torch.Tensor]]) -> TensorDict:
         """The input for valuing decisions of sub-step ``step``.
@@ -46,7 +49,7 @@ class ObservationStacker:
         :param latest: ``{sub-step: {key: (batch, ...) tensor}}``, every sub-step's latest converted
             observation in the current flat step (zeros where it has none yet).
         """
-        out = {stacked_key(s, key): latest[s][key] for s in self.steps for key in self.converters[s].shapes}
+        out = {stacked_key(s, key): latest[s][key].float() for s in self.steps for key in self.converters[s].shapes}
         batch = next(iter(out.values())).shape[0]
         one_hot = torch.zeros(batch, len(self.steps))
         one_hot[:, self.steps.index(step)] = 1.0
@@ -82,7 +85,8 @@ class FlatStepMemory:
     def record(self, step: int, envs: torch.Tensor, obs: Mapping[str, torch.Tensor]) -> None:
         """Remember ``obs`` (a batch for ``envs``) as sub-step ``step``'s observation of their flat step."""
         for key, value in obs.items():
-            self.latest[step][key][envs] = value
+            memory = self.latest[step][key]
+            memory[envs] = value.to(memory.dtype)  # compact dtypes (uint8 images, int8 masks) stack as floats
 
     def critic_input(self, step: int, envs: torch.Tensor) -> TensorDict:
         """The stacked input of ``envs``, whose current decision belongs to sub-step ``step``."""

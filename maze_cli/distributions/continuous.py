@@ -1,0 +1,122 @@
+"""Bernoulli (MultiBinary) and Gaussian (Box) heads."""
+from __future__ import annotations
+
+import math
+from typing import Dict, Tuple
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import distributions as td
+
+from maze_cli.distributions.base import LOG_STD_MAX, LOG_STD_MIN, TorchDistribution
+
+
+class BernoulliProbabilityDistribution(TorchDistribution):
+    """MultiBinary(shape): independent Bernoullis, logits of the space's shape."""
+
+    def __init__(self, logits: torch.Tensor, action_space: gym.spaces.MultiBinary):
+        super().__init__(logits, action_space)
+        n_event = len(action_space.shape)
+        self.dist = td.Independent(td.Bernoulli(logits=logits), n_event)
+
+    @classmethod
+    def required_logits_shape(cls, action_space: gym.spaces.MultiBinary) -> Tuple[int, ...]:
+        return tuple(int(d) for d in action_space.shape)
+
+    def deterministic_sample(self) -> torch.Tensor:
+        return (self.logits > 0).to(self.logits.dtype)
+
+    def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
+        return self.dist.log_prob(actions.to(self.logits.dtype))
+
+
+class GaussianHead(TorchDistribution):
+    """Shared by the Gaussian heads: the network outputs the mean ``(n,)`` of a 1-d Box; the
+    log-std is a state-independent parameter the policy owns (initialised to :attr:`INIT_LOG_STD`)."""
+
+    INIT_LOG_STD = 0.0
+
+    @classmethod
+    def required_logits_shape(cls, action_space: gym.spaces.Box) -> Tuple[int, ...]:
+        if not isinstance(action_space, gym.spaces.Box) or len(action_space.shape) != 1:
+            raise ValueError(f"{cls.__name__} supports 1-d Box action spaces, got {action_space}")
+        return (int(action_space.shape[0]),)
+
+    @classmethod
+    def init_parameters(cls, action_space: gym.spaces.Box) -> Dict[str, torch.Tensor]:
+        return {"log_std": torch.full(cls.required_logits_shape(action_space), cls.INIT_LOG_STD)}
+
+
+class DiagonalGaussianProbabilityDistribution(GaussianHead):
+    """Box(n,): a diagonal Gaussian whose mean comes from the network, shape ``(n,)``.
+
+    The log-std is a learnable parameter of the policy, the same for every observation
+    (initialised to :attr:`INIT_LOG_STD`). Samples are unbounded, so that the log-prob of the
+    stored sample is exact; :meth:`to_env_action` clips them into the Box bounds.
+
+    :param logits: the mean, ``(*batch, n)``.
+    :param action_space: a 1-d Box.
+    :param log_std: ``(n,)`` log standard deviations (clamped to ``[LOG_STD_MIN, LOG_STD_MAX]``).
+    """
+
+    def __init__(self, logits: torch.Tensor, action_space: gym.spaces.Box, log_std: torch.Tensor):
+        super().__init__(logits, action_space)
+        self.mean = logits
+        self.std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp().expand_as(logits)
+        self.dist = td.Independent(td.Normal(self.mean, self.std), 1)
+        self._low = torch.as_tensor(action_space.low, dtype=logits.dtype)
+        self._high = torch.as_tensor(action_space.high, dtype=logits.dtype)
+
+    def deterministic_sample(self) -> torch.Tensor:
+        return self.mean
+
+    def to_env_action(self, sample: torch.Tensor) -> np.ndarray:
+        return super().to_env_action(torch.max(torch.min(sample, self._high), self._low))
+
+
+class SquashedGaussianProbabilityDistribution(GaussianHead):
+    """Box(n,) with finite bounds: action ``a = c + s * tanh(u)``, ``u`` ~ diagonal Gaussian.
+
+    ``c = (high + low) / 2`` and ``s = (high - low) / 2``. Samples are the pre-squash ``u``
+    (stored by rollouts and scored by :meth:`log_prob`, which avoids inverting ``tanh`` at the
+    bounds); :meth:`to_env_action` squashes them. :meth:`log_prob` is the density of the action
+    ``a`` the env receives, by the change of variables
+    ``log p(a) = log N(u) - sum log(s * (1 - tanh(u)^2))``.
+
+    :param logits: the mean of ``u``, ``(*batch, n)``.
+    :param action_space: a 1-d Box with finite bounds.
+    :param log_std: ``(n,)`` log standard deviations of ``u``.
+    """
+
+    def __init__(self, logits: torch.Tensor, action_space: gym.spaces.Box, log_std: torch.Tensor):
+        super().__init__(logits, action_space)
+        low = torch.as_tensor(action_space.low, dtype=logits.dtype)
+        high = torch.as_tensor(action_space.high, dtype=logits.dtype)
+        if not (torch.isfinite(low).all() and torch.isfinite(high).all()):
+            raise ValueError(f"{type(self).__name__} needs finite Box bounds, got low={action_space.low} "
+                             f"high={action_space.high}")
+        self.mean = logits
+        self.dist = td.Independent(td.Normal(logits, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp()
+                                             .expand_as(logits)), 1)
+        self._center, self._scale = (high + low) / 2, (high - low) / 2
+
+    def squash(self, u: torch.Tensor) -> torch.Tensor:
+        """The env action of a pre-squash sample."""
+        return self._center + self._scale * torch.tanh(u)
+
+    def deterministic_sample(self) -> torch.Tensor:
+        return self.mean
+
+    def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
+        """Log-density of the squashed action, given the stored pre-squash sample ``u``."""
+        # log(1 - tanh(u)^2) = 2 * (log 2 - u - softplus(-2u)), exact where tanh(u) rounds to +-1.
+        log_dtanh = 2.0 * (math.log(2.0) - actions - torch.nn.functional.softplus(-2.0 * actions))
+        return self.dist.log_prob(actions) - (log_dtanh + torch.log(self._scale)).sum(-1)
+
+    def entropy(self) -> torch.Tensor:
+        """The entropy of ``u``: the squashed action's entropy has no closed form (it is ``H(u) + E[log|da/du|]``)."""
+        return self.dist.entropy()
+
+    def to_env_action(self, sample: torch.Tensor) -> np.ndarray:
+        return super().to_env_action(self.squash(sample))
