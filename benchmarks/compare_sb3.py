@@ -51,6 +51,12 @@ MATCHED = {
              "batch_size": 64, "n_epochs": 10, "clip_range": 0.2}),
 }
 ROLLOUT_STEPS = {"a2c": 100, "ppo": 256}
+# SAC on Pendulum-v1, one env, one gradient step per env step, 256x256 ReLU actor and twin critics.
+SAC_ENV, SAC_THRESHOLD = "Pendulum-v1", -200.0
+SAC_MATCHED = ({"algorithm.lr": 1e-3, "algorithm.batch_size": 256, "algorithm.learning_starts": 100,
+                "algorithm.tau": 0.005, "algorithm.gamma": 0.99, "runner.n_envs": 1},
+               {"learning_rate": 1e-3, "batch_size": 256, "learning_starts": 100, "tau": 0.005, "gamma": 0.99,
+                "policy_kwargs": {"net_arch": [256, 256]}})
 
 
 def peak_memory_mb() -> float:
@@ -75,9 +81,50 @@ def maze_throughput(algo: str, n_envs: int, seed: int, steps: int) -> Dict[str, 
 def sb3_model(algo: str, env: Any, seed: int, **kwargs: Any) -> Any:
     """SB3 gets maze_cli's default of one torch thread (two threads on shared cores are often much slower)."""
     import torch
-    from stable_baselines3 import A2C, PPO
+    from stable_baselines3 import A2C, PPO, SAC
     torch.set_num_threads(1)
-    return (A2C if algo == "a2c" else PPO)("MlpPolicy", env, seed=seed, device="cpu", **kwargs)
+    return {"a2c": A2C, "ppo": PPO, "sac": SAC}[algo]("MlpPolicy", env, seed=seed, device="cpu", **kwargs)
+
+
+def maze_sac(seed: int, steps: int, eval_every: int = 0) -> Dict[str, Any]:
+    """SAC's env steps/s without evaluation (``eval_every=0``), or its steps to the threshold when evaluating."""
+    from maze_cli import RunContext
+    epoch = eval_every or steps
+    overrides = {**SAC_MATCHED[0], "algorithm.eval_repeats": EVAL_EPISODES if eval_every else 0,
+                 "algorithm.n_epochs": max(1, steps // epoch), "algorithm.epoch_length": epoch,
+                 "algorithm.stop_at_return": SAC_THRESHOLD if eval_every else None, "algorithm.confirm_episodes": 0}
+    with tempfile.TemporaryDirectory() as tmp:
+        rc = RunContext(env="pendulum", algorithm="sac", runner="dev", seed=seed, overrides=overrides, output_dir=tmp)
+        start = time.perf_counter()
+        rc.train()
+        rows = list(csv.DictReader(open(rc.run_dir / "stats.csv")))
+    solved = [int(r["time/env_steps"]) for r in rows if float(r.get("eval/episode_return_mean") or "nan") >= SAC_THRESHOLD]
+    return {"steps_per_s": float(rows[0]["time/steps_per_second"]), "memory_mb": peak_memory_mb(),
+            "steps": solved[0] if solved else None, "seconds": time.perf_counter() - start}
+
+
+def sb3_sac(seed: int, steps: int, eval_every: int = 0) -> Dict[str, Any]:
+    model = sb3_model("sac", SAC_ENV, seed, **SAC_MATCHED[1])
+    solved = make_threshold_callback(SAC_ENV, SAC_THRESHOLD, seed, eval_every) if eval_every else None
+    clock = make_clock()
+    start = time.perf_counter()
+    model.learn(steps, callback=[clock] + ([solved] if solved else []))
+    return {"steps_per_s": model.num_timesteps / (time.perf_counter() - clock.start), "memory_mb": peak_memory_mb(),
+            "steps": solved.solved_at if solved else None, "seconds": time.perf_counter() - start}
+
+
+def make_clock() -> Any:
+    """An SB3 callback whose ``start`` is when training starts (after SB3's setup), as maze_cli's epoch timer."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class Clock(BaseCallback):
+        def _on_training_start(self) -> None:
+            self.start = time.perf_counter()
+
+        def _on_step(self) -> bool:
+            return True
+
+    return Clock()
 
 
 def sb3_throughput(algo: str, n_envs: int, seed: int, steps: int) -> Dict[str, Any]:
@@ -86,18 +133,7 @@ def sb3_throughput(algo: str, n_envs: int, seed: int, steps: int) -> Dict[str, A
     policy_kwargs = {"net_arch": {"pi": [64, 64], "vf": [64, 64]}, "optimizer_kwargs": {"eps": 1e-8}}
     model = sb3_model(algo, make_vec_env("CartPole-v1", n_envs=n_envs, seed=seed), seed, n_steps=n_steps,
                       policy_kwargs=policy_kwargs, **MATCHED[algo][1])
-    from stable_baselines3.common.callbacks import BaseCallback
-
-    class Clock(BaseCallback):
-        """Starts when training starts (after SB3's setup), as maze_cli's epoch timer does."""
-
-        def _on_training_start(self) -> None:
-            self.start = time.perf_counter()
-
-        def _on_step(self) -> bool:
-            return True
-
-    clock = Clock()
+    clock = make_clock()
     total = max(1, steps // (n_steps * n_envs)) * n_steps * n_envs
     model.learn(total, callback=clock)
     return {"steps_per_s": model.num_timesteps / (time.perf_counter() - clock.start), "memory_mb": peak_memory_mb()}
@@ -152,13 +188,14 @@ def maze_solve(algo: str, seed: int, budget: int) -> Dict[str, Any]:
     return {"steps": None, "seconds": seconds, "memory_mb": peak_memory_mb()}
 
 
-def sb3_solve(algo: str, seed: int, budget: int, eval_every: int) -> Dict[str, Any]:
-    """SB3 defaults (one env); a batched deterministic evaluation every ``eval_every`` steps."""
+def make_threshold_callback(env_id: str, threshold: float, seed: int, eval_every: int) -> Any:
+    """An SB3 callback that evaluates deterministically on a batch of envs every ``eval_every`` steps and stops
+    training at the first mean return >= ``threshold`` (``solved_at`` holds the step count)."""
     import gymnasium as gym
     import numpy as np
     from stable_baselines3.common.callbacks import BaseCallback
 
-    eval_env = gym.make_vec("CartPole-v1", EVAL_EPISODES, vectorization_mode="vector_entry_point")
+    eval_env = gym.make_vec(env_id, EVAL_EPISODES, vectorization_mode="vector_entry_point")
 
     def evaluate(model: Any, index: int) -> float:
         obs, _ = eval_env.reset(seed=seed + 1_000_003 + 7919 * index)
@@ -180,20 +217,25 @@ def sb3_solve(algo: str, seed: int, budget: int, eval_every: int) -> Dict[str, A
                 return True
             self.next_eval += eval_every
             self.evaluations += 1
-            if evaluate(self.model, self.evaluations) >= THRESHOLD:
+            if evaluate(self.model, self.evaluations) >= threshold:
                 self.solved_at = self.num_timesteps
                 return False
             return True
 
+    return StopAtThreshold()
+
+
+def sb3_solve(algo: str, seed: int, budget: int, eval_every: int) -> Dict[str, Any]:
+    """SB3 defaults (one env); a batched deterministic evaluation every ``eval_every`` steps."""
     model = sb3_model(algo, "CartPole-v1", seed)
-    callback = StopAtThreshold()
+    callback = make_threshold_callback("CartPole-v1", THRESHOLD, seed, eval_every)
     start = time.perf_counter()
     model.learn(budget, callback=callback)
     return {"steps": callback.solved_at, "seconds": time.perf_counter() - start, "memory_mb": peak_memory_mb()}
 
 
 JOBS = {"maze_throughput": maze_throughput, "sb3_throughput": sb3_throughput, "ceiling": ceiling,
-        "maze_solve": maze_solve, "sb3_solve": sb3_solve}
+        "maze_solve": maze_solve, "sb3_solve": sb3_solve, "maze_sac": maze_sac, "sb3_sac": sb3_sac}
 
 
 def run_job(name: str, **kwargs: Any) -> Dict[str, Any]:
@@ -256,6 +298,22 @@ def solve_table(args: argparse.Namespace) -> None:
                   f"{sb3['memory_mb']:>8.0f}", flush=True)
 
 
+def sac_table(args: argparse.Namespace) -> None:
+    print(f"\nSAC on {SAC_ENV}, matched settings (1 env, 1 gradient step per env step, batch 256, 256x256 nets), "
+          f"seeds {args.seeds}")
+    print(f"{'seed':>5}{'maze steps/s':>14}{'SB3 steps/s':>13}{'ratio':>7}{'maze MB':>9}{'SB3 MB':>8}"
+          f"{'maze steps to ' + str(int(SAC_THRESHOLD)):>22}{'SB3 steps':>11}")
+    for seed in args.seeds:  # interleaved, each job in a fresh process
+        maze = run_job("maze_sac", seed=seed, steps=args.sac_steps)
+        sb3 = run_job("sb3_sac", seed=seed, steps=args.sac_steps)
+        maze_solved = run_job("maze_sac", seed=seed, steps=args.sac_solve_budget, eval_every=1000)
+        sb3_solved = run_job("sb3_sac", seed=seed, steps=args.sac_solve_budget, eval_every=1000)
+        fmt = lambda r: f"{r['steps']:,}" if r["steps"] else "-"  # noqa: E731
+        print(f"{seed:>5}{maze['steps_per_s']:>14,.0f}{sb3['steps_per_s']:>13,.0f}"
+              f"{maze['steps_per_s'] / sb3['steps_per_s']:>7.2f}{maze['memory_mb']:>9.0f}{sb3['memory_mb']:>8.0f}"
+              f"{fmt(maze_solved):>22}{fmt(sb3_solved):>11}", flush=True)
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=60_000, help="env steps per throughput run")
@@ -263,6 +321,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--solve-budget", type=int, default=200_000, help="env steps; 0 skips the time-to-solve table")
     parser.add_argument("--eval-every", type=int, default=10_000, help="SB3 evaluation interval in env steps")
+    parser.add_argument("--sac-steps", type=int, default=3000, help="env steps per SAC throughput run; 0 skips SAC")
+    parser.add_argument("--sac-solve-budget", type=int, default=20_000, help="env steps of SAC's steps-to-threshold runs")
     parser.add_argument("--job", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.job:
@@ -277,6 +337,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     ceiling_table(args)
     if args.solve_budget > 0:
         solve_table(args)
+    if args.sac_steps > 0:
+        sac_table(args)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     python benchmarks/learning.py                         # every preset, seed 1
     python benchmarks/learning.py cartpole_ppo --seeds 1 2 3
+    python benchmarks/learning.py pendulum_sac mountain_car_continuous_sac --seeds 1 2
 
 Each run trains ``+experiment=<preset>`` with ``stop_at_return`` set to the threshold and as many
 epochs as fit in the budget, then reads its ``stats.csv``: the first epoch whose deterministic
@@ -28,12 +29,19 @@ PRESETS: Dict[str, Tuple[float, int]] = {
     "acrobot_a2c": (-100.0, 200_000),
     "pendulum_ppo": (-300.0, 500_000),
     "target_matching_ppo": (16.875, 20_000),  # random play + 75% of the gap to perfect play
+    # SAC presets against the RL Zoo's figures and budgets (box2d and mujoco extras for the last two)
+    "pendulum_sac": (-157.0, 20_000),
+    "mountain_car_continuous_sac": (94.7, 50_000),
+    "lunar_lander_continuous_sac": (260.0, 500_000),
+    "half_cheetah_sac": (9535.0, 1_000_000),
 }
 
 
 def steps_per_epoch(rc: RunContext) -> int:
+    """On-policy: rollout steps per update; off-policy (SAC): ``train_freq`` env steps per update."""
     algo, runner = rc.config.algorithm, rc.config.runner
-    return int(algo.epoch_length) * int(algo.n_rollout_steps) * int(runner.n_envs)
+    per_update = algo.n_rollout_steps if "n_rollout_steps" in algo else algo.train_freq
+    return int(algo.epoch_length) * int(per_update) * int(runner.n_envs)
 
 
 def run_preset(preset: str, seed: int, output_dir: Path, threshold: float, budget: int

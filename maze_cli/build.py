@@ -1,11 +1,12 @@
 """The one place where a config becomes objects; the CLI and RunContext both call :func:`build`."""
 from __future__ import annotations
 
+import inspect
 import logging
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Type
+from typing import Any, Callable, Dict, List, Mapping, Optional, Type, Union
 
 import gymnasium as gym
 import numpy as np
@@ -13,8 +14,9 @@ import torch
 from omegaconf import DictConfig
 
 from maze_cli.algorithms.a2c import A2C
-from maze_cli.algorithms.config import A2CAlgorithmConfig, AlgorithmConfig, PPOAlgorithmConfig
+from maze_cli.algorithms.config import A2CAlgorithmConfig, AlgorithmConfig, PPOAlgorithmConfig, SACAlgorithmConfig
 from maze_cli.algorithms.ppo import PPO
+from maze_cli.algorithms.sac import SAC
 from maze_cli.config_validation import instantiate_node, target_of, validated_dataclass
 from maze_cli.core.device import resolve_device
 from maze_cli.core.errors import POSITIVE_INT, ConfigError, check
@@ -24,6 +26,7 @@ from maze_cli.logging import ConsoleLogger, CsvLogger, LearningCurve, TensorBoar
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.normalization import ObservationNormalizer
 from maze_cli.models.policy import TorchPolicy
+from maze_cli.models.q_critic import TorchQCritic
 from maze_cli.runners.base import Runner
 from maze_cli.train.callbacks import build_callbacks
 from maze_cli.train.evaluator import RolloutEvaluator
@@ -32,7 +35,7 @@ from maze_cli.train.stop_rules import EarlyStopping, StopAtReturn
 
 logger = logging.getLogger("maze_cli")
 
-ALGORITHMS: Dict[type, Type[Any]] = {A2CAlgorithmConfig: A2C, PPOAlgorithmConfig: PPO}
+ALGORITHMS: Dict[type, Type[Any]] = {A2CAlgorithmConfig: A2C, PPOAlgorithmConfig: PPO, SACAlgorithmConfig: SAC}
 """Algorithm config class -> algorithm class; each algorithm registers itself here."""
 
 EVAL_SEED_OFFSET = 1_000_003
@@ -96,7 +99,7 @@ class Components:
     probe_env: MazeEnv
     algorithm: AlgorithmConfig
     policy: TorchPolicy
-    critic: TorchStateCritic
+    critic: Union[TorchStateCritic, TorchQCritic]
     runner: Runner
 
     def make_trainer(self, run_dir: Optional[Path] = None) -> TrainingLoop:
@@ -178,10 +181,18 @@ def _model(given: Any, node: Any, group: str, attribute: str, spaces: Dict[str, 
         given = instantiate_node(node, group, **spaces)
     if hasattr(given, attribute):
         return getattr(given, attribute)
-    if isinstance(given, (TorchPolicy, TorchStateCritic)):
+    if isinstance(given, (TorchPolicy, TorchStateCritic, TorchQCritic)):
         return given
     raise ConfigError(f"{group}: expected a {group} composer (with a .{attribute} attribute), "
                       f"got {type(given).__name__}")
+
+
+def _takes_actions(given: Any, node: Any) -> bool:
+    """Whether the critic group's composer takes the action spaces (state-action critics do)."""
+    if given is not None or not node:
+        return False
+    target = target_of(node, "critic")
+    return isinstance(target, type) and "action_spaces_dict" in inspect.signature(target).parameters
 
 
 def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorithm: Any = None,
@@ -215,7 +226,8 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
     action_spaces = probe_env.get_wrapper_attr("action_spaces_dict")
     policy_obj = _model(policy, cfg.policy, "policy", "policy",
                         {"action_spaces_dict": action_spaces, **spaces})
-    critic_obj = _model(critic, cfg.critic, "critic", "critic", spaces)
+    critic_spaces = dict(spaces, action_spaces_dict=action_spaces) if _takes_actions(critic, cfg.critic) else spaces
+    critic_obj = _model(critic, cfg.critic, "critic", "critic", critic_spaces)
     normalizer = _normalizer(cfg, probe_env)
     if normalizer is not None:
         policy_obj.observation_normalizer = critic_obj.observation_normalizer = normalizer

@@ -50,6 +50,7 @@ def prepare_run(cfg: DictConfig, run_dir: Optional[Path], overrides: Sequence[st
     trainer = components.make_trainer(run_dir)
     if state is not None:
         trainer.load_state_dict(state)
+        trainer.load_side_state(Path(cfg.input_dir) / Path(LAST_CHECKPOINT).parent)
         logger.info(f"resumed from {cfg.input_dir} at epoch {trainer.epoch}")
     if run_dir is not None:
         write_config(cfg, run_dir)

@@ -48,6 +48,9 @@ class Algorithm(Protocol):
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Restores :meth:`state_dict`."""
 
+    # Optional: ``save_side_state(checkpoint_dir)`` / ``load_side_state(checkpoint_dir)`` keep state too large
+    # for every checkpoint (SAC's replay buffer) in files of its own beside ``last.pt``.
+
 
 def module_device(module: nn.Module) -> torch.device:
     """The device a module's parameters live on (CPU for a module without parameters)."""

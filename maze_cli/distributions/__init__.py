@@ -19,11 +19,13 @@ from maze_cli.distributions.categorical import (CategoricalProbabilityDistributi
                                                 MultiCategoricalProbabilityDistribution, apply_mask)
 from maze_cli.distributions.continuous import (BernoulliProbabilityDistribution,
                                                DiagonalGaussianProbabilityDistribution, GaussianHead,
-                                               SquashedGaussianProbabilityDistribution)
+                                               SquashedGaussianProbabilityDistribution,
+                                               StateDependentSquashedGaussianProbabilityDistribution)
 from maze_cli.distributions.mapper import DEFAULT_DISTRIBUTIONS, DictProbabilityDistribution, DistributionMapper
 
 __all__ = [
     "ProbabilityDistribution", "CategoricalProbabilityDistribution", "MultiCategoricalProbabilityDistribution",
     "BernoulliProbabilityDistribution", "DiagonalGaussianProbabilityDistribution",
-    "SquashedGaussianProbabilityDistribution", "DictProbabilityDistribution", "DistributionMapper", "apply_mask",
+    "SquashedGaussianProbabilityDistribution", "StateDependentSquashedGaussianProbabilityDistribution",
+    "DictProbabilityDistribution", "DistributionMapper", "apply_mask",
 ]

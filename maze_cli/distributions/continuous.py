@@ -110,9 +110,18 @@ class SquashedGaussianProbabilityDistribution(GaussianHead):
 
     def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
         """Log-density of the squashed action, given the stored pre-squash sample ``u``."""
+        return self.unit_log_prob(actions) - torch.log(self._scale).sum(-1)
+
+    def unit_log_prob(self, u: torch.Tensor) -> torch.Tensor:
+        """Log-density of ``tanh(u)``, the action rescaled to [-1, 1]: what SAC's entropy targets refer to."""
         # log(1 - tanh(u)^2) = 2 * (log 2 - u - softplus(-2u)), exact where tanh(u) rounds to +-1.
-        log_dtanh = 2.0 * (math.log(2.0) - actions - torch.nn.functional.softplus(-2.0 * actions))
-        return self.dist.log_prob(actions) - (log_dtanh + torch.log(self._scale)).sum(-1)
+        log_dtanh = 2.0 * (math.log(2.0) - u - torch.nn.functional.softplus(-2.0 * u))
+        return self.dist.log_prob(u) - log_dtanh.sum(-1)
+
+    def rsample_unit(self) -> Tuple[torch.Tensor, torch.Tensor]:
+        """A reparameterised sample as ``(tanh(u), log-density of tanh(u))``: gradients flow to mean and std."""
+        u = self.dist.rsample()
+        return torch.tanh(u), self.unit_log_prob(u)
 
     def entropy(self) -> torch.Tensor:
         """The entropy of ``u``: the squashed action's entropy has no closed form (it is ``H(u) + E[log|da/du|]``)."""
@@ -120,3 +129,24 @@ class SquashedGaussianProbabilityDistribution(GaussianHead):
 
     def to_env_action(self, sample: torch.Tensor) -> np.ndarray:
         return super().to_env_action(self.squash(sample))
+
+
+class StateDependentSquashedGaussianProbabilityDistribution(SquashedGaussianProbabilityDistribution):
+    """A squashed Gaussian whose log-std, like its mean, comes from the network: logits ``(2, n)``.
+
+    ``logits[..., 0, :]`` is the mean of ``u`` and ``logits[..., 1, :]`` its log-std (clamped to
+    ``[LOG_STD_MIN, LOG_STD_MAX]``). SAC's policy needs this: its entropy term would otherwise push one
+    exploration width on every state.
+    """
+
+    @classmethod
+    def required_logits_shape(cls, action_space: gym.spaces.Box) -> Tuple[int, ...]:
+        return (2,) + super().required_logits_shape(action_space)
+
+    @classmethod
+    def init_parameters(cls, action_space: gym.spaces.Box) -> Dict[str, torch.Tensor]:
+        return {}
+
+    def __init__(self, logits: torch.Tensor, action_space: gym.spaces.Box):
+        super().__init__(logits[..., 0, :], action_space, logits[..., 1, :])
+        self.logits = logits

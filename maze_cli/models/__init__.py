@@ -5,9 +5,10 @@ from maze_cli.models.normalization import ObservationNormalization, ObservationN
 from maze_cli.models.observations import ObservationConverter
 from maze_cli.models.perception import Perception
 from maze_cli.models.policy import ProbabilisticPolicyComposer, TorchPolicy
+from maze_cli.models.q_critic import DefaultQNet, QCriticComposer, TorchQCritic
 from maze_cli.models.torch_model_block import TorchModelBlock
 
-__all__ = ["DefaultPolicyNet", "DefaultValueNet", "ObservationConverter", "Perception",
+__all__ = ["DefaultPolicyNet", "DefaultQNet", "DefaultValueNet", "QCriticComposer", "TorchQCritic", "ObservationConverter", "Perception",
            "ObservationNormalization", "ObservationNormalizer",
            "ProbabilisticPolicyComposer", "SharedStateCriticComposer", "StepStateCriticComposer",
            "TorchModelBlock", "TorchPolicy", "TorchStateCritic"]

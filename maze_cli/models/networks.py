@@ -63,7 +63,7 @@ def resolve_networks(networks: Any, keys: Sequence[NetKey], default: Mapping[str
     return {key: _build(net, kwargs_for(key), what, key) for key, net in by_key.items()}
 
 
-OPTIONAL_KWARGS = ("obs_spaces",)
+OPTIONAL_KWARGS = ("obs_spaces", "action_dim", "n_actions")
 """Constructor arguments passed only to network classes that declare them (or take ``**kwargs``)."""
 
 

@@ -206,6 +206,16 @@ class TrainingLoop:
         self.selection.epochs_without_improvement = int(state["epochs_without_improvement"])
 
     def save(self, relative: str) -> None:
-        """Writes :meth:`state_dict` to ``run_dir / relative`` atomically (nothing without a run dir)."""
+        """Writes :meth:`state_dict` to ``run_dir / relative`` atomically (nothing without a run dir); with
+        ``last.pt`` also the algorithm's side state (e.g. a replay buffer) beside it."""
         if self.run_dir is not None:
             save_checkpoint(self.run_dir / relative, self.state_dict())
+            save_side_state = getattr(self.algorithm, "save_side_state", None)
+            if relative == LAST_CHECKPOINT and save_side_state is not None:
+                save_side_state((self.run_dir / relative).parent)
+
+    def load_side_state(self, checkpoint_dir: Path) -> None:
+        """Restores what :meth:`save` wrote beside ``last.pt`` in ``checkpoint_dir`` (for algorithms that have any)."""
+        load_side_state = getattr(self.algorithm, "load_side_state", None)
+        if load_side_state is not None:
+            load_side_state(checkpoint_dir)

@@ -87,7 +87,8 @@ class RolloutCollector:
             actor_ids=list(self.actor_ids), observations=observations, actions=actions,
             critic_observations=critic_obs, log_probs=torch.zeros(T, n), values=torch.zeros(T, n),
             last_values=torch.zeros(n),
-            next_observations={step: like(obs) for step, obs in observations.items()}
+            next_observations={step: {k: torch.zeros_like(v) for k, v in obs.items()}
+                               for step, obs in observations.items()}
             if store_next_observations else None,
             **{name: torch.from_numpy(array) for name, array in self._flags.items()})
 
