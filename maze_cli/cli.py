@@ -19,7 +19,7 @@ from maze_cli.config_compose import drop_keys_of_replaced_targets
 from maze_cli.help import register_resolver
 from maze_cli.logging import setup_logging
 from maze_cli.evaluation_command import rollout
-from maze_cli.run import prepare_run
+from maze_cli.run import discard_unused_run_dir, prepare_run
 from maze_cli.sweep import register_sweeper, write_job_result
 from maze_cli.train.interrupts import TrainingInterrupted
 
@@ -88,6 +88,8 @@ def report_errors(task: Callable[[DictConfig, Path], float], cfg: DictConfig) ->
         if _in_sweep():
             write_job_result(run_dir, "failed", wall_seconds=time.perf_counter() - start, error=message)
             return math.nan
+        if discard_unused_run_dir(run_dir):
+            print(f"nothing was written: the run directory {run_dir} was removed", file=sys.stderr)
         sys.exit(1)
 
 

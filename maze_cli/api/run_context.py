@@ -16,7 +16,7 @@ from maze_cli.envs.maze_env import ActorID
 from maze_cli.help import run_name
 from maze_cli.logging import setup_logging
 from maze_cli.models.policy import TorchPolicy
-from maze_cli.run import prepare_run
+from maze_cli.run import discard_unused_run_dir, prepare_run
 from maze_cli.train.loop import TrainingLoop
 
 
@@ -101,8 +101,13 @@ class RunContext:
         if self._trainer is None:
             stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
             self.run_dir = self._output_dir / self._run_name / stamp
-            self.cfg, self._components, self._trainer = prepare_run(self.cfg, self.run_dir, self.overrides,
-                                                                    **self._objects)
+            try:
+                self.cfg, self._components, self._trainer = prepare_run(self.cfg, self.run_dir, self.overrides,
+                                                                        **self._objects)
+            except Exception:
+                discard_unused_run_dir(self.run_dir)  # failed validation: leave no empty run behind
+                self.run_dir = None
+                raise
         else:
             setup_logging(self.run_dir)
         return self._trainer.train(n_epochs)
