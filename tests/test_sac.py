@@ -144,3 +144,10 @@ def test_discrete_sac_balances_cartpole_within_5k_steps(run_root):
                                "algorithm.stop_at_return": 200, "algorithm.confirm_episodes": 0})
     best = rc.train()
     assert best >= 200, [r["eval/episode_return_mean"] for r in stats_rows(rc)]
+
+
+def test_sac_refuses_a_structured_env_before_training(run_root):
+    from structured_helpers import ScriptedEnv
+    rc = RunContext(env=ScriptedEnv, algorithm="sac")
+    with pytest.raises(ConfigError, match="Q critic: supports envs with one sub-step and one agent"):
+        rc.train()
