@@ -16,6 +16,11 @@ RESERVED = ("_target_", "_recursive_", "_convert_", "_partial_", "_args_")
 
 
 def target_of(node: Mapping[str, Any], group: str) -> Any:
+    if node.get("_python_object_") and not node.get("_target_"):
+        raise ConfigError(f"{group}: this run was built in Python with {node['_python_object_']}, which cannot be "
+                          f"imported (a lambda, a local function or an instance): rebuild the run in Python "
+                          f"(RunContext({group}=...)), or pass an importable function or class so that "
+                          f"config.yaml records it as _target_")
     if "_target_" not in node or not node["_target_"]:
         raise ConfigError(f"{group}: missing '_target_' (the dotted path of the class or function to build)")
     try:

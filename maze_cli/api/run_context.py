@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import importlib
+import inspect
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 
 import numpy as np
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
+from torch import nn
 
 from maze_cli.build import Components, build
 from maze_cli.config_compose import compose_config, drop_keys_of_replaced_targets, override_value
 from maze_cli.core.errors import ConfigError
+from maze_cli.core.imports import import_dotted
 from maze_cli.envs.maze_env import ActorID
 from maze_cli.help import run_name
 from maze_cli.logging import setup_logging
@@ -21,13 +25,49 @@ from maze_cli.train.loop import TrainingLoop
 
 
 def _describe(obj: Any) -> Dict[str, Any]:
-    """Config entry recording a Python object that was passed instead of a preset."""
+    """Config entry recording a Python object that was passed instead of a preset (``_python_object_``:
+    not importable, so the run can only be rebuilt in Python)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         cls = type(obj)
         return {"_target_": f"{cls.__module__}.{cls.__qualname__}", **dataclasses.asdict(obj)}
     name = getattr(obj, "__qualname__", type(obj).__qualname__)
     module = getattr(obj, "__module__", type(obj).__module__)
     return {"_python_object_": f"{module}.{name}"}
+
+
+def importable_path(obj: Any) -> Optional[str]:
+    """``module.qualname`` of a function or class that importing that path gives back; else None (lambdas,
+    local functions, instances, objects of ``__main__``, which a later ``maze-run`` cannot import)."""
+    module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if not (isinstance(obj, type) or inspect.isfunction(obj)) or not module or not qualname \
+            or module == "__main__" or "<" in qualname:
+        return None
+    try:
+        found: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError):
+        return None
+    return f"{module}.{qualname}" if found is obj else None
+
+
+def _as_config(group: str, obj: Any, preset: DictConfig) -> Optional[Dict[str, Any]]:
+    """The config node an importable object stands for, so config.yaml replays it: an env factory or class
+    becomes the env's ``_target_``; a network class (or a ``{_target_: ...}`` network dict) becomes the
+    ``networks`` of the group's preset composer. None: keep the object (recorded as ``_python_object_``)."""
+    if isinstance(obj, Mapping) and group in ("policy", "critic") and "_target_" in obj:
+        target = import_dotted(str(obj["_target_"]))
+        if isinstance(target, type) and issubclass(target, nn.Module):
+            return {**OmegaConf.to_container(preset), "networks": dict(obj)}
+        return dict(obj)
+    path = importable_path(obj)
+    if path is None:
+        return None
+    if group == "env":
+        return {"_target_": path}
+    if group in ("policy", "critic") and isinstance(obj, type) and issubclass(obj, nn.Module):
+        return {**OmegaConf.to_container(preset), "networks": {"_target_": path}}
+    return None
 
 
 class RunContext:
@@ -39,8 +79,9 @@ class RunContext:
 
     :param env: preset name or zero-argument env factory returning a MazeEnv.
     :param algorithm: preset name or algorithm config (e.g. ``A2CAlgorithmConfig``).
-    :param policy: preset name or policy composer.
-    :param critic: preset name or critic composer.
+    :param policy: preset name, policy composer, network class (or ``{"_target_": network class, ...}``) for the
+        preset composer.
+    :param critic: preset name, critic composer, or value network class (or its ``_target_`` dict).
     :param runner: runner preset: ``"dev"``, ``"local"`` (``"ray"`` with the extra installed).
     :param wrappers: wrappers preset name.
     :param normalization: observation normalisation preset name (``"obs_norm"``).
@@ -75,8 +116,11 @@ class RunContext:
         self._objects = {group: value for group, value in given.items()
                          if value is not None and not isinstance(value, str)}
         with open_dict(self.cfg):
-            for group, obj in self._objects.items():
-                self.cfg[group] = _describe(obj)
+            for group, obj in list(self._objects.items()):
+                node = _as_config(group, obj, self.cfg[group])
+                if node is not None:  # built from the config like a preset, so maze-run can replay it
+                    del self._objects[group]
+                self.cfg[group] = node if node is not None else _describe(obj)
                 choices[group] = "custom"
         self.overrides = cli_args
         self._run_name = run_name(self.cfg.env, choices["env"], choices["algorithm"], choices["runner"])
