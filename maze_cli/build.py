@@ -21,6 +21,7 @@ from maze_cli.config_validation import instantiate_node, target_of, validated_da
 from maze_cli.core.device import resolve_device
 from maze_cli.core.errors import POSITIVE_INT, ConfigError, check
 from maze_cli.envs.gym_maze_env import GymMazeEnv
+from maze_cli.envs.kpis import parse_kpis, wrap_kpis
 from maze_cli.envs.maze_env import MazeEnv, check_structure
 from maze_cli.logging import ConsoleLogger, CsvLogger, LearningCurve, TensorBoardLogger
 from maze_cli.models.critic import TorchStateCritic
@@ -31,6 +32,7 @@ from maze_cli.runners.base import Runner
 from maze_cli.train.callbacks import build_callbacks
 from maze_cli.train.evaluator import RolloutEvaluator
 from maze_cli.train.loop import TrainingLoop
+from maze_cli.train.selection import ModelSelectionCallback, selection_settings
 from maze_cli.train.stop_rules import EarlyStopping, StopAtReturn
 
 logger = logging.getLogger("maze_cli")
@@ -47,11 +49,14 @@ class EnvFactory:
     gymnasium's own wrappers (``gymnasium.wrappers.TimeLimit``, ``NormalizeReward``, ``ClipAction``, ...)
     wrap the gymnasium env inside a :class:`GymMazeEnv`, in the listed order, before its spaces become
     dicts; any other entry is a MazeEnv wrapper (called with ``env=<the MazeEnv>``) applied after them.
+    Configured ``kpis`` wrap the result in a :class:`~maze_cli.envs.kpis.KpiRecorder`.
     """
 
-    def __init__(self, env: Any, wrappers: Optional[Mapping[str, Any]] = None):
+    def __init__(self, env: Any, wrappers: Optional[Mapping[str, Any]] = None,
+                 kpis: Optional[Mapping[str, str]] = None):
         self.env = env
         self.wrappers = {name: node for name, node in dict(wrappers or {}).items() if node is not None}
+        self.kpis = dict(kpis or {})
 
     def __call__(self) -> MazeEnv:
         env = self.env() if callable(self.env) else instantiate_node(self.env, "env")
@@ -70,7 +75,7 @@ class EnvFactory:
         for name, wrapper in self.wrappers.items():
             if name not in gym_wrappers:
                 env = _maze_wrapper(instantiate_node(wrapper, f"wrappers.{name}", env=env), name)
-        return env
+        return wrap_kpis(env, self.kpis)
 
 
 def _is_gymnasium_wrapper(node: Any, where: str) -> bool:
@@ -115,8 +120,9 @@ class Components:
                                               algorithm.store_next_observations)
         def make_evaluator(first_epoch: int) -> RolloutEvaluator:
             return self.make_evaluator(self.algorithm.eval_repeats, self.algorithm.deterministic_eval, first_epoch)
+        selection = ModelSelectionCallback(*selection_settings(self.cfg.get("selection"), self.env_factory.kpis))
         return TrainingLoop(algorithm, make_collector, make_evaluator if self.algorithm.eval_repeats > 0 else None,
-                            self.callbacks(run_dir), run_dir)
+                            self.callbacks(run_dir), run_dir, selection)
 
     def callbacks(self, run_dir: Optional[Path]) -> List[Any]:
         """The config's callbacks, the stop rules the algorithm config asks for, then the loggers (which so
@@ -214,7 +220,8 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
         raise ConfigError(f"env: expected a zero-argument callable returning a MazeEnv (an env factory), "
                           f"got {type(env).__name__}")
     device = resolve_device(algo.device)
-    env_factory = EnvFactory(env if env is not None else cfg.env, cfg.get("wrappers"))
+    env_factory = EnvFactory(env if env is not None else cfg.env, cfg.get("wrappers"), parse_kpis(cfg.get("kpis")))
+    selection_settings(cfg.get("selection"), env_factory.kpis)
     seed_everything(int(cfg.seed))
     probe_env = env_factory()
     try:

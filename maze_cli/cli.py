@@ -44,7 +44,8 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
     logger.info(f"{outcome} | best return {best:.1f}: {run_dir / 'checkpoints' / 'best.pt'} | watch it: "
                 f"maze-run -cn rollout input_dir={run_dir}")
     if _in_sweep():
-        write_job_result(run_dir, "completed", best, trainer.env_steps, time.perf_counter() - start)
+        write_job_result(run_dir, "completed", best, trainer.env_steps, time.perf_counter() - start,
+                         selection_mode=str((cfg.get("selection") or {}).get("mode", "max")))
     return best
 
 

@@ -1,10 +1,12 @@
 """Step -> episode -> epoch statistics: the numbers every trainer, evaluator and log reports."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 import gymnasium as gym
 import numpy as np
+
+from maze_cli.envs.kpis import EPISODE_KPIS
 
 
 class EpisodeStats:
@@ -17,10 +19,17 @@ class EpisodeStats:
     def __init__(self) -> None:
         self.returns: List[float] = []
         self.lengths: List[int] = []
+        self.kpis: Dict[str, List[float]] = {}
 
     def add_episode(self, episode_return: float, episode_length: int) -> None:
         self.returns.append(float(episode_return))
         self.lengths.append(int(episode_length))
+
+    def add_kpis(self, episode_kpis: Iterable[Mapping[str, float]]) -> None:
+        """KPI aggregates of finished episodes (see :mod:`maze_cli.envs.kpis`), averaged per KPI by :meth:`reduce`."""
+        for kpis in episode_kpis:
+            for name, value in kpis.items():
+                self.kpis.setdefault(name, []).append(float(value))
 
     def add_episodes(self, returns: np.ndarray, lengths: np.ndarray) -> None:
         self.returns.extend(np.asarray(returns, dtype=np.float64).tolist())
@@ -42,11 +51,13 @@ class EpisodeStats:
             f"{prefix}/episode_return_max": float("nan") if empty else float(returns.max()),
             f"{prefix}/episode_length_mean": float("nan") if empty else float(lengths.mean()),
             f"{prefix}/episode_count": float(returns.size),
+            **{f"{prefix}/kpi/{name}": float(np.mean(values)) for name, values in sorted(self.kpis.items())},
         }
 
     def clear(self) -> None:
         self.returns.clear()
         self.lengths.clear()
+        self.kpis.clear()
 
 
 def merge_reduced_stats(parts: Sequence[Dict[str, float]], prefix: str) -> Dict[str, float]:
@@ -68,7 +79,13 @@ def merge_reduced_stats(parts: Sequence[Dict[str, float]], prefix: str) -> Dict[
     mean = weighted("episode_return_mean")
     second_moment = float(np.dot(counts, [part[p + "episode_return_std"] ** 2 + part[p + "episode_return_mean"] ** 2
                                           for part in parts]) / total)
+    def kpi(key: str) -> float:  # over the parts whose episodes reported it
+        having = [(part[p + "episode_count"], part[key]) for part in parts if key in part]
+        return float(sum(c * v for c, v in having) / sum(c for c, _ in having))
+
+    kpis = sorted({key for part in parts for key in part if key.startswith(p + "kpi/")})
     return {
+        **{key: kpi(key) for key in kpis},
         p + "episode_return_mean": mean,
         p + "episode_return_std": float(np.sqrt(max(second_moment - mean ** 2, 0.0))),
         p + "episode_return_min": min(part[p + "episode_return_min"] for part in parts),
@@ -89,11 +106,14 @@ class EpisodeTracker:
         self._return = np.zeros(n_envs)
         self._length = np.zeros(n_envs, dtype=np.int64)
 
-    def record(self, rewards: np.ndarray, length_increments: np.ndarray, ended: np.ndarray) -> None:
-        """Add one step of every env: its reward, how much its episode grew (0 or 1), whether it ended."""
+    def record(self, rewards: np.ndarray, length_increments: np.ndarray, ended: np.ndarray,
+               episode_kpis: Optional[Mapping[int, Mapping[str, float]]] = None) -> None:
+        """Add one step of every env: its reward, how much its episode grew (0 or 1), whether it ended, and
+        the KPIs of the episodes that ended (``{env: {kpi: value}}``)."""
         self._return += rewards
         self._length += length_increments
         if ended.any():
+            self.episode_stats.add_kpis(kpis for env, kpis in (episode_kpis or {}).items() if ended[env])
             self.episode_stats.add_episodes(self._return[ended], self._length[ended])
             self._return[ended] = 0.0
             self._length[ended] = 0
@@ -166,6 +186,7 @@ class LogStatsWrapper(gym.Wrapper):
         self._return += float(reward)
         self._length += int(info.get("flat_step_done", True))
         if terminated or truncated:
+            self.episode_stats.add_kpis([info[EPISODE_KPIS]] if EPISODE_KPIS in info else [])
             self.episode_stats.add_episode(self._return, self._length)
             self._return, self._length = 0.0, 0
         return obs, reward, terminated, truncated, info

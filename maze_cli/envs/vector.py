@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Protocol, Seque
 import gymnasium as gym
 import numpy as np
 
+from maze_cli.envs.kpis import EPISODE_KPIS
 from maze_cli.envs.errors import EnvError, EnvWorkerDied
 from maze_cli.envs.gym_maze_env import ACTION_KEY, OBS_KEY
 from maze_cli.envs.maze_env import ActorID, MazeEnv
@@ -44,6 +45,8 @@ class VectorStep:
         in ``observations`` and resets in the next step (NEXT_STEP autoreset).
     :param restarted: envs whose worker failed during this step and was replaced (``None``: none); their
         rows hold the first observation of a fresh episode, and the step carried no transition for them.
+    :param episode_kpis: ``{env: {kpi: value}}`` for envs whose episode ended in this step and whose env
+        reported KPIs (see :mod:`maze_cli.envs.kpis`).
     """
 
     observations: Dict[int, Observation]
@@ -55,6 +58,7 @@ class VectorStep:
     valid: np.ndarray
     final: Dict[int, Tuple[Observation, int]] = field(default_factory=dict)
     restarted: Optional[np.ndarray] = None
+    episode_kpis: Dict[int, Dict[str, float]] = field(default_factory=dict)
 
 
 class VectorEnv(Protocol):
@@ -162,6 +166,7 @@ class SequentialVectorEnv:
         rewards = np.zeros(n, dtype=np.float32)
         terminated, truncated, flat_done = (np.zeros(n, dtype=bool) for _ in range(3))
         final: Dict[int, Tuple[Observation, int]] = {}
+        kpis: Dict[int, Dict[str, float]] = {}
         for index, env in enumerate(self.envs):
             sub_step = self.actor_ids[self._actors[index]][0]
             action = {key: value[index] for key, value in actions[sub_step].items()}
@@ -169,10 +174,12 @@ class SequentialVectorEnv:
             flat_done[index] = bool(info.get("flat_step_done", True))
             if terminated[index] or truncated[index]:
                 final[index] = (obs, self._actor_of(index))
+                if EPISODE_KPIS in info:
+                    kpis[index] = info[EPISODE_KPIS]
                 obs, _ = env.reset()
             self._store(index, obs)
         return VectorStep(self._obs, self._actors, rewards, terminated, truncated, flat_done,
-                          np.ones(n, dtype=bool), final)
+                          np.ones(n, dtype=bool), final, episode_kpis=kpis)
 
     def close(self) -> None:
         for env in self.envs:

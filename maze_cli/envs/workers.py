@@ -106,7 +106,7 @@ def _serve(index: int, envs: SequentialVectorEnv, conn: Connection, buffers: _Bu
                 return
             result = envs.step(buffers.actions_of(lo, hi)) if command == "step" else envs.reset(seed=data)
             buffers.write(result, lo, hi)
-            conn.send((True, result.final))
+            conn.send((True, (result.final, result.episode_kpis)))
         except Exception as err:  # reported to the main process, which raises it
             conn.send((False, _transferable(err, index)))
 
@@ -264,7 +264,7 @@ class WorkerPoolVectorEnv:
             ok, payload = self._receive(index)
         if not ok:
             raise payload
-        return payload
+        return payload[0]
 
     def _command(self, command: str, data: Optional[List[Any]] = None) -> VectorStep:
         """Sends ``command`` (with ``data[i]`` for worker ``i``) to every worker; the step they wrote."""
@@ -275,7 +275,7 @@ class WorkerPoolVectorEnv:
                 pipe.send((command, None if data is None else data[index]))
             except (BrokenPipeError, ConnectionError):
                 pass  # the worker is gone: receiving from it below reports (or replaces) it
-        final, restarted, error = {}, None, None
+        final, kpis, restarted, error = {}, {}, None, None
         for index in range(len(self.pipes)):
             try:
                 ok, part = self._receive(index)
@@ -288,7 +288,9 @@ class WorkerPoolVectorEnv:
             if not ok:
                 error = error or part
                 continue
-            final.update({self._slices[index][0] + env: value for env, value in part.items()})
+            lo = self._slices[index][0]
+            final.update({lo + env: value for env, value in part[0].items()})
+            kpis.update({lo + env: value for env, value in part[1].items()})
         if error is not None:
             raise error
         buffers = self._buffers
@@ -297,7 +299,8 @@ class WorkerPoolVectorEnv:
                 buffers.flags[name][restarted] = name == "flat_step_done"
             buffers.rewards[restarted] = 0.0
         return VectorStep(buffers.observations, buffers.actors, buffers.rewards, buffers.flags["terminated"],
-                          buffers.flags["truncated"], buffers.flags["flat_step_done"], self._valid, final, restarted)
+                          buffers.flags["truncated"], buffers.flags["flat_step_done"], self._valid, final, restarted,
+                          kpis)
 
     def reset(self, seed: Optional[int] = None) -> VectorStep:
         k = self.envs_per_worker

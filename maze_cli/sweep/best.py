@@ -17,10 +17,12 @@ BEST_PRESET = Path("experiment") / "best_experiment.yaml"
 
 
 def best_result(results: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
-    """The completed job with the highest best eval return (pruned and failed jobs never win)."""
+    """The completed job with the best value of the selection metric (pruned and failed jobs never win)."""
     finished = [r for r in results if r["status"] == "completed" and isinstance(r.get("best_eval_return"), (int, float))
                 and math.isfinite(r["best_eval_return"])]
-    return max(finished, key=lambda r: (r["best_eval_return"], -r["job"]), default=None)
+    # a job whose selection metric is a cost (selection.mode=min) is better when lower
+    return max(finished, key=lambda r: ((1 if r.get("selection_mode", "max") == "max" else -1) * r["best_eval_return"],
+                                        -r["job"]), default=None)
 
 
 def preset_text(overrides: List[str], groups: List[str], header: str) -> str:

@@ -29,22 +29,27 @@ def user_overrides(overrides: List[str]) -> List[str]:
 
 
 def write_job_result(run_dir: Path, status: str, best_eval_return: float = math.nan, env_steps: int = 0,
-                     wall_seconds: float = 0.0, error: str = "") -> None:
-    """``job_result.json`` of one sweep job (written for completed and failed jobs alike)."""
+                     wall_seconds: float = 0.0, error: str = "", selection_mode: str = "max") -> None:
+    """``job_result.json`` of one sweep job (written for completed and failed jobs alike).
+
+    ``best_eval_return`` is the best value of the run's selection metric (the return, or a KPI), which
+    ``selection_mode`` says is better when higher (``max``) or lower (``min``).
+    """
     hydra_cfg = HydraConfig.get()
     if status == "completed" and (run_dir / PRUNED_MARKER).is_file():
         status = "pruned"
     record_job_result(run_dir, int(hydra_cfg.job.num), list(hydra_cfg.overrides.task), status,
-                      best_eval_return, env_steps, wall_seconds, error)
+                      best_eval_return, env_steps, wall_seconds, error, selection_mode)
 
 
 def record_job_result(run_dir: Path, job: int, overrides: List[str], status: str,
                       best_eval_return: float = math.nan, env_steps: int = 0, wall_seconds: float = 0.0,
-                      error: str = "") -> None:
+                      error: str = "", selection_mode: str = "max") -> None:
     """``job_result.json`` from explicit fields (a sweeper records a job that crashed before writing one)."""
     result = {"job": job, "overrides": " ".join(user_overrides(overrides)), "status": status,
               "best_eval_return": best_eval_return, "env_steps": env_steps,
-              "wall_seconds": round(wall_seconds, 2), "run_dir": str(run_dir), "error": error}
+              "wall_seconds": round(wall_seconds, 2), "run_dir": str(run_dir), "error": error,
+              "selection_mode": selection_mode}
     text = json.dumps(result, indent=2)
     atomic_write(run_dir / JOB_RESULT, lambda tmp: Path(tmp).write_text(text))
 

@@ -82,6 +82,7 @@ class RolloutEvaluator:
             returns += np.where(counting, step.rewards, 0.0)
             lengths += counting & step.flat_step_done
             ended = counting & (step.terminated | step.truncated)
+            episodes.add_kpis(kpis for env, kpis in step.episode_kpis.items() if ended[env])
             episodes.add_episodes(returns[ended], lengths[ended])
             returns[ended], lengths[ended] = 0.0, 0
             remaining -= ended

@@ -61,12 +61,13 @@ class TrainingLoop:
         closed at its end like the collector; ``None`` selects on the training return.
     :param callbacks: called after every epoch, in order (loggers, stop rules, user callbacks).
     :param run_dir: where checkpoints go (None: nothing is written).
+    :param model_selection: what "best" means (default: the highest evaluation return).
     """
 
     def __init__(self, algorithm: Algorithm, make_collector: Callable[[int], Collector],
                  make_evaluator: Optional[Callable[[int], RolloutEvaluator]] = None,
                  callbacks: Optional[List[Any]] = None,
-                 run_dir: Optional[Path] = None):
+                 run_dir: Optional[Path] = None, model_selection: Optional[ModelSelectionCallback] = None):
         self.algorithm = algorithm
         self.make_collector = make_collector
         self.make_evaluator = make_evaluator
@@ -77,7 +78,7 @@ class TrainingLoop:
         self.epoch = 0
         self.env_steps = 0
         self.target_epoch = 0
-        self.model_selection = ModelSelectionCallback()
+        self.model_selection = model_selection or ModelSelectionCallback()
         self._planned_updates = self.config.n_epochs * self.config.epoch_length
         self._stop_reason: Optional[str] = None
         self._signals: Optional[StopRequest] = None

@@ -191,7 +191,7 @@ class RolloutCollector:
         if self.memory is not None:
             self.memory.forget(np.flatnonzero(ended))
         # episode statistics count flat steps; every sub-step's reward adds to the episode's return
-        self.episodes.record(flags["rewards"][t], valid & result.flat_step_done, ended)
+        self.episodes.record(flags["rewards"][t], valid & result.flat_step_done, ended, result.episode_kpis)
         if result.restarted is not None:
             self._cut_short(t, result.restarted)
         self._step = result

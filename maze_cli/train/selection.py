@@ -2,28 +2,32 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 import torch
+
+from maze_cli.core.errors import ConfigError
 
 BEST_CHECKPOINT = "checkpoints/best.pt"
 ModelState = Dict[str, Dict[str, torch.Tensor]]
 
 
 class BestModelSelection:
-    """Remembers the best return and calls ``on_improvement`` when it is beaten.
+    """Remembers the best value of the selection metric and calls ``on_improvement`` when it is beaten.
 
-    :param on_improvement: called with the new best return (e.g. to save ``best.pt``).
+    :param on_improvement: called with the new best value (e.g. to save ``best.pt``).
+    :param mode: ``"max"`` (returns) or ``"min"`` (a cost KPI).
     """
 
-    def __init__(self, on_improvement: Optional[Callable[[float], None]] = None):
+    def __init__(self, on_improvement: Optional[Callable[[float], None]] = None, mode: str = "max"):
         self.on_improvement = on_improvement
-        self.best_return = -math.inf
+        self.sign = 1.0 if mode == "max" else -1.0
+        self.best_return = -math.inf * self.sign
         self.epochs_without_improvement = 0
 
     def update(self, mean_return: float) -> bool:
         """Record one evaluation; True if it is a new best."""
-        if not math.isnan(mean_return) and mean_return > self.best_return:
+        if not math.isnan(mean_return) and self.sign * mean_return > self.sign * self.best_return:
             self.best_return = mean_return
             self.epochs_without_improvement = 0
             if self.on_improvement is not None:
@@ -33,20 +37,41 @@ class BestModelSelection:
         return False
 
 
-def selection_return(stats: Dict[str, float]) -> float:
-    """What selection compares: the evaluation return, or the training return when nothing was evaluated."""
-    return stats.get("eval/episode_return_mean", stats.get("train/episode_return_mean", math.nan))
+def selection_return(stats: Dict[str, float], metric: str = "return") -> float:
+    """What selection compares: the evaluation's mean return (or ``metric``, e.g. ``kpi/cost``), from the training
+    episodes when nothing was evaluated."""
+    key = "episode_return_mean" if metric == "return" else metric
+    return stats.get(f"eval/{key}", stats.get(f"train/{key}", math.nan))
+
+
+def selection_settings(node: Any, kpis: Mapping[str, str]) -> Tuple[str, str]:
+    """``(metric, mode)`` of the ``selection`` config (default: the highest return), checked against the KPIs."""
+    node = dict(node or {})
+    metric, mode = str(node.get("metric", "return")), str(node.get("mode", "max"))
+    unknown = sorted(set(node) - {"metric", "mode"})
+    if unknown:
+        raise ConfigError(f"selection.{unknown[0]}: unknown key; selection takes metric and mode")
+    if mode not in ("max", "min"):
+        raise ConfigError(f"selection.mode={mode!r} is invalid: expected 'max' or 'min'")
+    if metric != "return" and (not metric.startswith("kpi/") or metric[len("kpi/"):] not in kpis):
+        raise ConfigError(f"selection.metric={metric!r} is invalid: expected 'return' or 'kpi/<name>' of a configured "
+                          f"KPI (kpis: {sorted(kpis)})")
+    return metric, mode
 
 
 class ModelSelectionCallback:
     """Saves ``best.pt`` on every new best and hands out the best weights after ``train()``.
 
+    :param metric: ``return`` or ``kpi/<name>`` (see :func:`selection_return`).
+    :param mode: ``max`` or ``min``.
+
     A later ``train()`` call continues from the weights where the previous one stopped (the
     optimiser state belongs to those), while between calls the models hold the selected best.
     """
 
-    def __init__(self) -> None:
-        self.selection = BestModelSelection()
+    def __init__(self, metric: str = "return", mode: str = "max") -> None:
+        self.metric = metric
+        self.selection = BestModelSelection(mode=mode)
         self._best: Optional[ModelState] = None
         self._continue: Optional[ModelState] = None
 
@@ -56,7 +81,7 @@ class ModelSelectionCallback:
             self._continue = None
 
     def on_epoch_end(self, loop: Any, stats: Dict[str, float]) -> None:
-        if self.selection.update(selection_return(stats)):
+        if self.selection.update(selection_return(stats, self.metric)):
             self._best = copy_models(loop)
             loop.save(BEST_CHECKPOINT)
         stats["eval/best_return"] = self.selection.best_return
