@@ -88,6 +88,13 @@ def test_multirun_writes_one_directory_per_job_and_a_summary_with_failures(run_r
         assert (Path(row["run_dir"]) / "checkpoints/best.pt").is_file()
     assert "| 3 |" in (sweep / "sweep_summary.md").read_text()
     assert (sweep / "sweep_report.png").is_file() and (sweep / "experiment/best_experiment.yaml").is_file()
+    # the two completed seeds of algorithm.lr=0.001 are one configuration: mean and std over seeds
+    grouped = list(csv.DictReader(open(sweep / "sweep_by_config.csv")))
+    assert len(grouped) == 1 and "seed=" not in grouped[0]["config"] and grouped[0]["seeds"] == "2"
+    bests = [float(r["best_eval_return"]) for r in by_status["completed"]]
+    assert float(grouped[0]["best_mean"]) == pytest.approx(sum(bests) / 2)
+    assert float(grouped[0]["best_std"]) == pytest.approx(abs(bests[0] - bests[1]) / 2)
+    assert "## Over seeds" in (sweep / "sweep_summary.md").read_text()
 
 
 def test_resume_continues_epoch_count_and_optimizer_state(run_root):

@@ -12,6 +12,7 @@ from typing import Any, Dict, List
 from hydra.core.hydra_config import HydraConfig
 
 from maze_cli.core.io import atomic_write
+from maze_cli.sweep.seeds import write_grouped
 
 JOB_RESULT = "job_result.json"
 SUMMARY_COLUMNS = ["job", "overrides", "status", "best_eval_return", "env_steps", "wall_seconds", "run_dir", "error"]
@@ -79,6 +80,7 @@ def write_sweep_summary(sweep_dir: Path) -> List[Dict[str, Any]]:
         best_text = "" if best is None or (isinstance(best, float) and math.isnan(best)) else f"{best:.2f}"
         lines.append(f"| {r['job']} | `{r['overrides']}` | {r['status']} | {best_text} | {r['env_steps']} | "
                      f"{r['wall_seconds']} |")
+    lines += write_grouped(sweep_dir, results)
     md_text = "\n".join(lines) + "\n"
     atomic_write(sweep_dir / "sweep_summary.md", lambda tmp: Path(tmp).write_text(md_text))
     return results
