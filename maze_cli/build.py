@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Type, Union
 import gymnasium as gym
 import numpy as np
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
 from maze_cli.algorithms.a2c import A2C
 from maze_cli.algorithms.config import A2CAlgorithmConfig, AlgorithmConfig, PPOAlgorithmConfig, SACAlgorithmConfig
@@ -31,6 +31,7 @@ from maze_cli.models.q_critic import TorchQCritic
 from maze_cli.runners.base import Runner
 from maze_cli.train.callbacks import build_callbacks
 from maze_cli.train.evaluator import RolloutEvaluator
+from maze_cli.train.budget import apply_budget, describe_budget
 from maze_cli.train.loop import TrainingLoop
 from maze_cli.train.selection import ModelSelectionCallback, selection_settings
 from maze_cli.train.stop_rules import EarlyStopping, StopAtReturn
@@ -215,7 +216,11 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
     if not isinstance(runner, Runner):
         raise ConfigError(f"runner: expected a maze_cli Runner, got {type(runner).__name__}")
     runner.setup()
-    algo = _algorithm(cfg, algorithm)
+    algo = apply_budget(_algorithm(cfg, algorithm), runner.n_envs, cfg.get("budget"))
+    if cfg.get("budget") and any(v is not None for v in cfg.budget.values()):
+        with open_dict(cfg):  # config.yaml records the epochs the budget gave
+            cfg.algorithm.n_epochs, cfg.algorithm.epoch_length = algo.n_epochs, algo.epoch_length
+    logger.info(describe_budget(algo, runner.n_envs))
     if env is not None and not callable(env):
         raise ConfigError(f"env: expected a zero-argument callable returning a MazeEnv (an env factory), "
                           f"got {type(env).__name__}")

@@ -44,6 +44,11 @@ class AlgorithmConfig:
     def __post_init__(self) -> None:
         self.validate()
 
+    @property
+    def steps_per_env_per_update(self) -> int:
+        """Env steps (decisions, for structured envs) each env takes per update; the loop's unit of budget."""
+        raise NotImplementedError
+
     def validate(self) -> None:
         """Range checks that a type schema cannot express; raises :class:`ConfigError`."""
         p = "algorithm."
@@ -103,6 +108,10 @@ class OnPolicyAlgorithmConfig(AlgorithmConfig):
         for name in ("policy_loss_coef", "value_loss_coef", "entropy_coef", "max_grad_norm"):
             check(getattr(self, name) >= 0, p + name, getattr(self, name), "a value >= 0")
         check(self.lr_schedule in LR_SCHEDULES, p + "lr_schedule", self.lr_schedule, f"one of {LR_SCHEDULES}")
+
+    @property
+    def steps_per_env_per_update(self) -> int:
+        return self.n_rollout_steps
 
     def learning_rate(self, progress: float) -> float:
         """The learning rate once ``progress`` (in [0, 1]) of the planned updates are done."""
@@ -203,6 +212,10 @@ class SACAlgorithmConfig(AlgorithmConfig):
     target_entropy_scale: float = 0.5
     max_grad_norm: float = 0.0
     save_replay: bool = True
+
+    @property
+    def steps_per_env_per_update(self) -> int:
+        return self.train_freq
 
     def validate(self) -> None:
         super().validate()
