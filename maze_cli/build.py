@@ -14,7 +14,9 @@ import torch
 from omegaconf import DictConfig
 
 from maze_cli.algorithms.a2c import A2C
-from maze_cli.algorithms.config import A2CAlgorithmConfig, AlgorithmConfig, PPOAlgorithmConfig, SACAlgorithmConfig
+from maze_cli.algorithms.bc import BC
+from maze_cli.algorithms.config import (A2CAlgorithmConfig, AlgorithmConfig, BCAlgorithmConfig, PPOAlgorithmConfig,
+                                        SACAlgorithmConfig)
 from maze_cli.algorithms.ppo import PPO
 from maze_cli.algorithms.sac import SAC
 from maze_cli.config_validation import instantiate_node, target_of, validated_dataclass
@@ -35,7 +37,8 @@ from maze_cli.train.stop_rules import EarlyStopping, StopAtReturn
 
 logger = logging.getLogger("maze_cli")
 
-ALGORITHMS: Dict[type, Type[Any]] = {A2CAlgorithmConfig: A2C, PPOAlgorithmConfig: PPO, SACAlgorithmConfig: SAC}
+ALGORITHMS: Dict[type, Type[Any]] = {A2CAlgorithmConfig: A2C, PPOAlgorithmConfig: PPO, SACAlgorithmConfig: SAC,
+                                     BCAlgorithmConfig: BC}
 """Algorithm config class -> algorithm class; each algorithm registers itself here."""
 
 EVAL_SEED_OFFSET = 1_000_003
