@@ -110,7 +110,7 @@ def rollout(cfg: DictConfig, output_dir: Path) -> Dict[str, float]:
     load_state_strict(components.policy, state["policy"], "policy")
     if cfg.record:
         policy = components.policy
-        return record(cfg, components.env_factory(), str(train_cfg.env.get("name", cfg.input_dir)),
+        return record(cfg, components.env_factory, env_label(train_cfg.env),
                       lambda obs, actor: policy.compute_action(obs, actor, deterministic=cfg.deterministic),
                       output_dir, f"the best policy of {cfg.input_dir}")
     env = components.env_factory()
@@ -136,8 +136,13 @@ def controller_rollout(cfg: DictConfig, output_dir: Path) -> Dict[str, float]:
         raise ConfigError("rollout: render=true films trained runs (input_dir=...), not controllers")
     controller = instantiate_node(cfg.policy, "policy")
     act = controller_act(controller, f"policy._target_={cfg.policy._target_}")
-    return record(cfg, EnvFactory(cfg.env, cfg.get("wrappers")), str(cfg.env.get("name", cfg.env._target_)), act,
+    return record(cfg, EnvFactory(cfg.env, cfg.get("wrappers")), env_label(cfg.env), act,
                   output_dir, type(controller).__name__)
+
+
+def env_label(node: DictConfig) -> str:
+    """What a dataset's manifest calls the env: its gymnasium id, or its target."""
+    return str(node.get("name") or node.get("_target_"))
 
 
 def record(cfg: DictConfig, env_factory: Any, env_name: str, act: Act, output_dir: Path, who: str
