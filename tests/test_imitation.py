@@ -11,7 +11,9 @@ import pytest
 import torch
 
 from maze_cli import ConfigError, RunContext
-from maze_cli.build import EnvFactory
+from maze_cli.algorithms.bc import BC
+from maze_cli.build import EnvFactory, build
+from maze_cli.config_compose import compose_config
 from maze_cli.distributions import (CategoricalProbabilityDistribution, DictProbabilityDistribution,
                                     SquashedGaussianProbabilityDistribution)
 from maze_cli.examples.cartpole import CartPoleHeuristic
@@ -192,3 +194,26 @@ def test_cli_records_a_controller_and_a_run(run_root):
     assert again.returncode == 0, again.stderr
     bad = maze_run(["-cn", "rollout", "env=cartpole", "policy._target_=builtins.object", "record=true"], cwd=run_root)
     assert bad.returncode == 1 and "object has no compute_action(observation) method" in bad.stderr
+
+
+def test_structured_env_records_and_each_sub_step_network_learns_its_own_decisions(run_root):
+    """The packing env picks an item (sub-step 0), then a bin (sub-step 1): two networks, two decision groups."""
+    args = ["env=packing", "algorithm=bc", f"algorithm.dataset={run_root / 'data'}", "algorithm.eval_repeats=1",
+            "algorithm.lr=0.01"]
+    recorder = build(compose_config(args + ["seed=1"])[0])
+    env = recorder.env_factory()
+    writer = TrajectoryWriter(run_root / "data", "packing", env.observation_spaces_dict, env.action_spaces_dict)
+    play_episodes(env, lambda obs, actor: recorder.policy.compute_action(obs, actor, deterministic=True), 20, 0,
+                  writer)
+    data = load_trajectories(writer.close())
+    assert set(data.rows["sub_step"].tolist()) == {0, 1} and set(data.actions) == {0, 1}
+    learner = build(compose_config(args + ["seed=2"])[0])
+    bc = BC(learner.algorithm, learner.policy)
+    assert sorted(group.actor_id[0] for group in bc.train_groups) == [0, 1]
+    before = bc.evaluate(bc.validation_groups, "validation")
+    weights = {key: net.trunk[0].weight.detach().clone() for key, net in learner.policy.networks.items()}
+    for _ in range(learner.algorithm.epoch_length):
+        stats = bc.update(None, 0, 0.0)
+    assert stats["train/bc_validation_accuracy"] > before["train/bc_validation_accuracy"], (before, stats)
+    assert stats["losses/bc_validation_nll"] < before["losses/bc_validation_nll"]
+    assert all(not torch.equal(net.trunk[0].weight, weights[key]) for key, net in learner.policy.networks.items())
