@@ -182,14 +182,20 @@ def test_init_from_refuses_networks_that_do_not_fit_and_a_missing_run(run_root):
 
 def test_cli_records_a_controller_and_a_run(run_root):
     recorded = maze_run(["-cn", "rollout", "env=cartpole", "policy._target_=maze_cli.examples.cartpole.CartPoleHeuristic",
-                         "n_episodes=2", "record=true"], cwd=run_root)
+                         "n_episodes=10", "record=true"], cwd=run_root)
     assert recorded.returncode == 0, recorded.stderr
     dataset = next(run_root.glob("outputs/rollout/*/trajectories"))
-    assert json.loads((dataset / "manifest.json").read_text())["episodes"] == 2
+    assert json.loads((dataset / "manifest.json").read_text())["episodes"] == 10
     trained = maze_run(["algorithm=bc", f"algorithm.dataset={dataset}", "algorithm.n_epochs=1",
                         "algorithm.epoch_length=2", "algorithm.eval_repeats=1"], cwd=run_root)
     assert trained.returncode == 0, trained.stderr
     run = [p for p in run_root.glob("outputs/*/*") if "rollout" not in str(p)][0]
+    assert {"losses/bc_nll", "losses/bc_validation_nll", "train/bc_validation_accuracy"} <= stats_rows(run)[0].keys()
+    resumed = maze_run([f"input_dir={run}", "algorithm.n_epochs=2"], cwd=run_root)
+    assert resumed.returncode == 0, resumed.stderr
+    continued = [p for p in run_root.glob("outputs/*/*") if "rollout" not in str(p) and p != run][0]
+    assert [int(r["epoch"]) for r in stats_rows(continued)] == [1, 2, 3]  # its row, then two more epochs
+    assert torch.load(continued / "checkpoints/last.pt", weights_only=True)["bc_updates"] == 6
     again = maze_run(["-cn", "rollout", f"input_dir={run}", "n_episodes=1", "record=true"], cwd=run_root)
     assert again.returncode == 0, again.stderr
     bad = maze_run(["-cn", "rollout", "env=cartpole", "policy._target_=builtins.object", "record=true"], cwd=run_root)
@@ -217,3 +223,18 @@ def test_structured_env_records_and_each_sub_step_network_learns_its_own_decisio
     assert stats["train/bc_validation_accuracy"] > before["train/bc_validation_accuracy"], (before, stats)
     assert stats["losses/bc_validation_nll"] < before["losses/bc_validation_nll"]
     assert all(not torch.equal(net.trunk[0].weight, weights[key]) for key, net in learner.policy.networks.items())
+
+
+@pytest.mark.learning
+def test_bc_on_20_recorded_episodes_of_a_solved_ppo_run_solves_cartpole(run_root):
+    ppo = RunContext(experiment="cartpole_ppo", seed=1,
+                     overrides={"algorithm.epoch_length": 10, "algorithm.n_epochs": 20, "algorithm.stop_at_return": 475})
+    assert ppo.train() >= 475
+    recorded = maze_run(["-cn", "rollout", f"input_dir={ppo.run_dir}", "n_episodes=20", "record=true",
+                         "hydra.run.dir=recorded"], cwd=run_root)
+    assert recorded.returncode == 0, recorded.stderr
+    bc = RunContext(env="cartpole", algorithm="bc", seed=1,
+                    overrides={"algorithm.dataset": "recorded/trajectories", "algorithm.n_epochs": 5,
+                               "algorithm.eval_repeats": 10, "algorithm.stop_at_return": 475,
+                               "algorithm.confirm_episodes": 0})
+    assert bc.train() >= 475, [r["eval/episode_return_mean"] for r in stats_rows(bc.run_dir)]

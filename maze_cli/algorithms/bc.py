@@ -105,6 +105,9 @@ class BC:
         self.train_groups = decision_groups(data, policy, train_episodes, self.device)
         self.validation_groups = decision_groups(data, policy, validation_episodes, self.device)
         self._sizes = torch.tensor([len(g) for g in self.train_groups])
+        if not self.validation_groups:
+            logger.warning(f"bc: algorithm.validation_split={config.validation_split} holds out none of the "
+                           f"{data.manifest['episodes']} episodes: no validation statistics")
         logger.info(f"bc: {int(self._sizes.sum())} training decisions of {len(train_episodes)} episodes, "
                     f"{sum(len(g) for g in self.validation_groups)} validation decisions of "
                     f"{len(validation_episodes)} episodes (recorded return mean "
@@ -119,7 +122,7 @@ class BC:
 
     def update(self, batch: RolloutBatch, epoch: int, progress: float) -> Dict[str, float]:
         """``gradient_steps`` minibatch steps on the recorded decisions (``batch`` is not used); the last
-        update of an epoch also reports the validation NLL and action accuracy."""
+        update of an epoch also reports the validation NLL and action accuracy (when episodes are held out)."""
         losses = []
         for _ in range(self.config.gradient_steps):
             index = torch.randint(int(self._sizes.sum()), (self.config.batch_size,))
@@ -135,9 +138,8 @@ class BC:
             losses.append(loss.item())
         self.updates += 1
         stats = {"losses/bc_nll": float(np.mean(losses))}
-        if self.updates % self.config.epoch_length == 0:
-            stats.update(self.evaluate(self.validation_groups or self.train_groups,
-                                       "validation" if self.validation_groups else "training"))
+        if self.validation_groups and self.updates % self.config.epoch_length == 0:
+            stats.update(self.evaluate(self.validation_groups, "validation"))
         return stats
 
     @torch.no_grad()
