@@ -5,8 +5,8 @@
 Per seed: records ``--episodes`` episodes of :class:`maze_cli.examples.cartpole.CartPoleHeuristic`, trains
 ``algorithm=bc`` on them, then runs ``+experiment=cartpole_ppo`` (epochs of 10 updates, 2,560 env steps, so the
 step count is fine-grained) twice until its deterministic evaluation reaches ``--threshold``: from scratch and
-from the BC weights (``policy.init_from``, one critic burn-in epoch so the random critic does not undo the
-cloned policy). Prints the heuristic's and BC's returns and each PPO run's env steps to the threshold.
+from the BC weights (``policy.init_from``, ``--burn-in`` critic burn-in epochs so the random critic does not
+undo the cloned policy). Prints the heuristic's and BC's returns and each PPO run's env steps to the threshold.
 """
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument("--threshold", type=float, default=475.0)
     parser.add_argument("--max-epochs", type=int, default=60)
+    parser.add_argument("--burn-in", type=int, default=1, help="critic burn-in epochs of PPO from BC")
     args = parser.parse_args()
     logging.getLogger("maze_cli").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
@@ -57,7 +58,7 @@ def main() -> None:
                                        "algorithm.eval_repeats": 20})
             bc_return = bc.train()
             ppo = {"scratch": {}, "from BC": {"policy.init_from": str(bc.run_dir),
-                                             "algorithm.critic_burn_in_epochs": 1}}
+                                             "algorithm.critic_burn_in_epochs": args.burn_in}}
             results = {}
             for name, extra in ppo.items():
                 rc = RunContext(experiment="cartpole_ppo", seed=seed, output_dir=Path(tmp) / "runs",

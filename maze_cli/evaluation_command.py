@@ -13,10 +13,9 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from maze_cli.build import EnvFactory, build
-from maze_cli.config_validation import target_of
+from maze_cli.config_validation import instantiate_node, target_of
+from maze_cli.core.errors import POSITIVE_INT, ConfigError, check
 from maze_cli.envs.log_stats import LogStatsWrapper
-from maze_cli.config_validation import instantiate_node
-from maze_cli.core.errors import ConfigError
 from maze_cli.imitation.dataset import TrajectoryWriter
 from maze_cli.imitation.recording import Act, controller_act, play_episodes
 from maze_cli.run import CONFIG_FILE
@@ -95,6 +94,8 @@ def rollout(cfg: DictConfig, output_dir: Path) -> Dict[str, float]:
     controller_given = cfg.get("policy") is not None and cfg.policy.get("_target_") is not None
     if cfg.get("input_dir") and controller_given:
         raise ConfigError("rollout: give either input_dir=<run dir> or policy._target_=<controller>, not both")
+    if cfg.record and cfg.render:
+        raise ConfigError("rollout: record=true and render=true: record the episodes, or film them, not both")
     if not cfg.get("input_dir") and controller_given:
         return controller_rollout(cfg, output_dir)
     if not cfg.get("input_dir") and cfg.get("env") is not None:
@@ -110,7 +111,7 @@ def rollout(cfg: DictConfig, output_dir: Path) -> Dict[str, float]:
     load_state_strict(components.policy, state["policy"], "policy")
     if cfg.record:
         policy = components.policy
-        return record(cfg, components.env_factory, env_label(train_cfg.env),
+        return play(cfg, components.env_factory, env_label(train_cfg.env),
                       lambda obs, actor: policy.compute_action(obs, actor, deterministic=cfg.deterministic),
                       output_dir, f"the best policy of {cfg.input_dir}")
     env = components.env_factory()
@@ -136,7 +137,7 @@ def controller_rollout(cfg: DictConfig, output_dir: Path) -> Dict[str, float]:
         raise ConfigError("rollout: render=true films trained runs (input_dir=...), not controllers")
     controller = instantiate_node(cfg.policy, "policy")
     act = controller_act(controller, f"policy._target_={cfg.policy._target_}")
-    return record(cfg, EnvFactory(cfg.env, cfg.get("wrappers")), env_label(cfg.env), act,
+    return play(cfg, EnvFactory(cfg.env, cfg.get("wrappers")), env_label(cfg.env), act,
                   output_dir, type(controller).__name__)
 
 
@@ -145,9 +146,11 @@ def env_label(node: DictConfig) -> str:
     return str(node.get("name") or node.get("_target_"))
 
 
-def record(cfg: DictConfig, env_factory: Any, env_name: str, act: Act, output_dir: Path, who: str
+def play(cfg: DictConfig, env_factory: Any, env_name: str, act: Act, output_dir: Path, who: str
            ) -> Dict[str, float]:
     """Plays ``cfg.n_episodes`` with ``act``; with ``cfg.record`` writes them to ``output_dir/trajectories``."""
+    check(POSITIVE_INT(cfg.n_episodes), "n_episodes", cfg.n_episodes, "an integer >= 1")
+    check(POSITIVE_INT(cfg.episodes_per_shard), "episodes_per_shard", cfg.episodes_per_shard, "an integer >= 1")
     env = env_factory()
     writer = None
     if cfg.record:
