@@ -21,7 +21,7 @@ from maze_cli.imitation.dataset import DatasetError, TrajectoryWriter, load_traj
 from maze_cli.imitation.recording import controller_act, play_episodes
 from maze_cli.train.checkpoint import CheckpointError
 
-from cli_helpers import maze_run, only_run_dir
+from cli_helpers import maze_run
 
 OBS = {0: gym.spaces.Dict({"image": gym.spaces.Box(0, 255, (3, 2), np.uint8),
                            "position": gym.spaces.Box(-1.0, 1.0, (2,), np.float64)}),
