@@ -48,6 +48,8 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=475.0)
     parser.add_argument("--max-epochs", type=int, default=60)
     parser.add_argument("--burn-in", type=int, default=1, help="critic burn-in epochs of PPO from BC")
+    parser.add_argument("--from-bc", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="further overrides of PPO from BC only, e.g. algorithm.lr=0.0003")
     args = parser.parse_args()
     logging.getLogger("maze_cli").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
@@ -58,7 +60,8 @@ def main() -> None:
                                        "algorithm.eval_repeats": 20})
             bc_return = bc.train()
             ppo = {"scratch": {}, "from BC": {"policy.init_from": str(bc.run_dir),
-                                             "algorithm.critic_burn_in_epochs": args.burn_in}}
+                                             "algorithm.critic_burn_in_epochs": args.burn_in,
+                                             **dict(item.split("=", 1) for item in args.from_bc)}}
             results = {}
             for name, extra in ppo.items():
                 rc = RunContext(experiment="cartpole_ppo", seed=seed, output_dir=Path(tmp) / "runs",

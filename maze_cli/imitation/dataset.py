@@ -23,7 +23,7 @@ import json
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -226,9 +226,3 @@ def episode_split(n_episodes: int, validation_split: float, seed: int = 0) -> Tu
     n_validation = int(round(n_episodes * validation_split))
     return np.sort(order[n_validation:]), np.sort(order[:n_validation])
 
-
-def optional_paths(value: Optional[Union[str, Sequence[str]]]) -> List[str]:
-    """A dataset setting as a list of paths (a single string is one path)."""
-    if value is None:
-        return []
-    return [value] if isinstance(value, (str, Path)) else [str(v) for v in value]
