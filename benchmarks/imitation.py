@@ -49,7 +49,9 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=60)
     parser.add_argument("--burn-in", type=int, default=1, help="critic burn-in epochs of PPO from BC")
     parser.add_argument("--from-bc", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="further overrides of PPO from BC only, e.g. algorithm.lr=0.0003")
+                        help="further overrides of PPO from BC only, e.g. algorithm.entropy_coef=0.01")
+    parser.add_argument("--scratch", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="further overrides of PPO from scratch only")
     args = parser.parse_args()
     logging.getLogger("maze_cli").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,7 +61,7 @@ def main() -> None:
                             overrides={"algorithm.dataset": str(Path(tmp) / f"data{seed}"),
                                        "algorithm.eval_repeats": 20})
             bc_return = bc.train()
-            ppo = {"scratch": {}, "from BC": {"policy.init_from": str(bc.run_dir),
+            ppo = {"scratch": dict(item.split("=", 1) for item in args.scratch), "from BC": {"policy.init_from": str(bc.run_dir),
                                              "algorithm.critic_burn_in_epochs": args.burn_in,
                                              **dict(item.split("=", 1) for item in args.from_bc)}}
             results = {}
