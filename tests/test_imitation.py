@@ -107,6 +107,13 @@ class ZeroTorque:
         return {"action": np.zeros(1)}
 
 
+class BangBang:
+    """Pendulum-v1: full torque against the angular velocity, so every recorded action is on a Box bound."""
+
+    def compute_action(self, observation):
+        return {"action": np.array([-2.0 if observation["observation"][2] > 0 else 2.0], dtype=np.float32)}
+
+
 def record_heuristic(directory, n_episodes, env="cartpole", seed=0, controller=None):
     node = {"_target_": "maze_cli.envs.make_gym_env", "name": "CartPole-v1" if env == "cartpole" else env}
     env_obj = EnvFactory(node)()
@@ -238,3 +245,15 @@ def test_bc_on_20_recorded_episodes_of_a_solved_ppo_run_solves_cartpole(run_root
                                "algorithm.eval_repeats": 10, "algorithm.stop_at_return": 475,
                                "algorithm.confirm_episodes": 0})
     assert bc.train() >= 475, [r["eval/episode_return_mean"] for r in stats_rows(bc.run_dir)]
+
+
+@pytest.mark.parametrize("policy", ["default", "sac"])
+def test_box_actions_on_the_bounds_clone_with_gaussian_and_squashed_gaussian_heads(run_root, policy):
+    record_heuristic(run_root / "data", 2, env="Pendulum-v1", controller=BangBang())
+    rc = RunContext(env="pendulum", algorithm="bc", policy=policy,
+                    overrides={"algorithm.dataset": str(run_root / "data"), "algorithm.n_epochs": 1,
+                               "algorithm.epoch_length": 50, "algorithm.eval_repeats": 1,
+                               "algorithm.validation_split": 0.5})
+    rc.train()
+    row = stats_rows(rc.run_dir)[-1]
+    assert math.isfinite(float(row["losses/bc_validation_nll"])) and "train/bc_validation_accuracy" not in row
