@@ -8,12 +8,12 @@ from maze_cli.distributions import (BernoulliProbabilityDistribution, Categorica
 from maze_cli.envs import GymMazeEnv, LogStatsWrapper, MazeEnv
 from maze_cli.models import (ProbabilisticPolicyComposer, QCriticComposer, SharedStateCriticComposer,
                              StepStateCriticComposer, TorchModelBlock)
-from maze_cli.algorithms.config import A2CAlgorithmConfig, PPOAlgorithmConfig, SACAlgorithmConfig
+from maze_cli.algorithms.config import A2CAlgorithmConfig, BCAlgorithmConfig, PPOAlgorithmConfig, SACAlgorithmConfig
 from maze_cli.core.errors import ConfigError
 from maze_cli.train.evaluator import RolloutEvaluator
 
 __all__ = [
-    "A2CAlgorithmConfig", "BernoulliProbabilityDistribution", "CategoricalProbabilityDistribution", "ConfigError",
+    "A2CAlgorithmConfig", "BCAlgorithmConfig", "BernoulliProbabilityDistribution", "CategoricalProbabilityDistribution", "ConfigError",
     "DiagonalGaussianProbabilityDistribution", "DistributionMapper", "GymMazeEnv", "LogStatsWrapper", "MazeEnv",
     "MultiCategoricalProbabilityDistribution", "PPOAlgorithmConfig", "ProbabilisticPolicyComposer", "QCriticComposer", "RolloutEvaluator", "RunContext",
     "SACAlgorithmConfig", "StateDependentSquashedGaussianProbabilityDistribution",

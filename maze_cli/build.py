@@ -1,6 +1,7 @@
 """The one place where a config becomes objects; the CLI and RunContext both call :func:`build`."""
 from __future__ import annotations
 
+import copy
 import inspect
 import logging
 import random
@@ -11,10 +12,12 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Type, Union
 import gymnasium as gym
 import numpy as np
 import torch
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from maze_cli.algorithms.a2c import A2C
-from maze_cli.algorithms.config import A2CAlgorithmConfig, AlgorithmConfig, PPOAlgorithmConfig, SACAlgorithmConfig
+from maze_cli.algorithms.bc import BC
+from maze_cli.algorithms.config import (A2CAlgorithmConfig, AlgorithmConfig, BCAlgorithmConfig, PPOAlgorithmConfig,
+                                        SACAlgorithmConfig)
 from maze_cli.algorithms.ppo import PPO
 from maze_cli.algorithms.sac import SAC
 from maze_cli.config_validation import instantiate_node, target_of, validated_dataclass
@@ -30,15 +33,17 @@ from maze_cli.models.policy import TorchPolicy
 from maze_cli.models.q_critic import TorchQCritic
 from maze_cli.runners.base import Runner
 from maze_cli.train.callbacks import build_callbacks
+from maze_cli.train.checkpoint import CheckpointError, load_checkpoint, load_state_strict
 from maze_cli.train.evaluator import RolloutEvaluator
 from maze_cli.train.budget import apply_budget, describe_budget
-from maze_cli.train.loop import TrainingLoop
-from maze_cli.train.selection import ModelSelectionCallback, selection_settings
+from maze_cli.train.loop import LAST_CHECKPOINT, TrainingLoop
+from maze_cli.train.selection import BEST_CHECKPOINT, ModelSelectionCallback, selection_settings
 from maze_cli.train.stop_rules import EarlyStopping, StopAtReturn
 
 logger = logging.getLogger("maze_cli")
 
-ALGORITHMS: Dict[type, Type[Any]] = {A2CAlgorithmConfig: A2C, PPOAlgorithmConfig: PPO, SACAlgorithmConfig: SAC}
+ALGORITHMS: Dict[type, Type[Any]] = {A2CAlgorithmConfig: A2C, PPOAlgorithmConfig: PPO, SACAlgorithmConfig: SAC,
+                                     BCAlgorithmConfig: BC}
 """Algorithm config class -> algorithm class; each algorithm registers itself here."""
 
 EVAL_SEED_OFFSET = 1_000_003
@@ -194,6 +199,37 @@ def _model(given: Any, node: Any, group: str, attribute: str, spaces: Dict[str, 
                       f"got {type(given).__name__}")
 
 
+WARM_START_KEYS = ("init_from", "init_checkpoint")
+"""Keys of the policy node that are not composer arguments: whose weights the policy starts from."""
+WARM_START_CHECKPOINTS = {"best": BEST_CHECKPOINT, "last": LAST_CHECKPOINT}
+
+
+def _split_warm_start(node: Any) -> tuple:
+    """``(policy node without the warm-start keys, init_from, init_checkpoint)``; the node in ``cfg`` keeps
+    them, so the run's config.yaml says where its weights came from."""
+    if not OmegaConf.is_dict(node) or not any(key in node for key in WARM_START_KEYS):
+        return node, None, "best"
+    node = copy.deepcopy(node)
+    with open_dict(node):
+        init_from, which = node.pop("init_from", None), node.pop("init_checkpoint", "best")
+    return node, init_from, which
+
+
+def warm_start(policy: TorchPolicy, init_from: str, which: Any) -> None:
+    """Loads the policy weights of the run ``init_from`` (its ``best`` or ``last`` checkpoint) into ``policy``;
+    raises naming the first parameter that does not fit."""
+    check(which in WARM_START_CHECKPOINTS, "policy.init_checkpoint", which, f"one of {list(WARM_START_CHECKPOINTS)}")
+    if not Path(init_from).is_dir():
+        raise CheckpointError(f"policy.init_from={str(init_from)!r} does not exist: expected the directory of an "
+                              f"earlier run (it holds {WARM_START_CHECKPOINTS[which]})")
+    path = Path(init_from) / WARM_START_CHECKPOINTS[which]
+    state = load_checkpoint(path)
+    if "policy" not in state:
+        raise CheckpointError(f"policy.init_from={init_from}: {path} holds no policy weights")
+    load_state_strict(policy, state["policy"], f"policy.init_from={init_from} ({path})")
+    logger.info(f"policy starts from the weights of {path}")
+
+
 def _takes_actions(given: Any, node: Any) -> bool:
     """Whether the critic group's composer takes the action spaces (state-action critics do)."""
     if given is not None or not node:
@@ -236,7 +272,8 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
     spaces = {"observation_spaces_dict": probe_env.get_wrapper_attr("observation_spaces_dict"),
               "agent_counts_dict": probe_env.get_wrapper_attr("agent_counts_dict")}
     action_spaces = probe_env.get_wrapper_attr("action_spaces_dict")
-    policy_obj = _model(policy, cfg.policy, "policy", "policy",
+    policy_node, init_from, init_checkpoint = _split_warm_start(cfg.policy)
+    policy_obj = _model(policy, policy_node, "policy", "policy",
                         {"action_spaces_dict": action_spaces, **spaces})
     critic_spaces = dict(spaces, action_spaces_dict=action_spaces) if _takes_actions(critic, cfg.critic) else spaces
     critic_obj = _model(critic, cfg.critic, "critic", "critic", critic_spaces)
@@ -248,5 +285,10 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
         critic_obj.check_fits(spaces["observation_spaces_dict"])
     except ValueError as err:
         raise ConfigError(str(err)) from None
+    if init_from is not None and policy is None:
+        if cfg.get("input_dir"):
+            logger.info(f"policy.init_from={init_from} is skipped: the resumed run's checkpoint holds the weights")
+        else:
+            warm_start(policy_obj, init_from, init_checkpoint)
     return Components(cfg=cfg, env_factory=env_factory, probe_env=probe_env, algorithm=algo,
                       policy=policy_obj.to(device), critic=critic_obj.to(device), runner=runner)

@@ -1,4 +1,6 @@
-"""``maze-run -cn rollout input_dir=<run>``: the run's best policy on fresh episodes, optionally recorded."""
+"""``maze-run -cn rollout``: a run's best policy (``input_dir=<run>``) or a user's controller (``env=<preset>
+policy._target_=mypkg.MyController``) on fresh episodes, optionally filmed (``render``) or recorded to a
+trajectory dataset (``record``, see :mod:`maze_cli.imitation.dataset`)."""
 from __future__ import annotations
 
 import inspect
@@ -10,9 +12,12 @@ import gymnasium as gym
 import numpy as np
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from maze_cli.build import build
-from maze_cli.config_validation import target_of
+from maze_cli.build import EnvFactory, build
+from maze_cli.config_validation import instantiate_node, target_of
+from maze_cli.core.errors import POSITIVE_INT, ConfigError, check
 from maze_cli.envs.log_stats import LogStatsWrapper
+from maze_cli.imitation.dataset import TrajectoryWriter
+from maze_cli.imitation.recording import Act, controller_act, play_episodes
 from maze_cli.run import CONFIG_FILE
 from maze_cli.train.checkpoint import CheckpointError, load_checkpoint, load_state_strict
 from maze_cli.train.evaluator import RolloutEvaluator
@@ -72,15 +77,30 @@ def accepts(node: DictConfig, argument: str) -> bool:
 
 def load_run_config(input_dir: Optional[str]) -> DictConfig:
     if not input_dir:
-        raise CheckpointError("input_dir is required: the directory of a finished run (it holds config.yaml)")
+        raise CheckpointError("input_dir is required: the directory of a finished run (it holds config.yaml); or "
+                              "record a controller with env=<preset> policy._target_=mypkg.MyController")
     path = Path(input_dir) / CONFIG_FILE
     if not path.is_file():
         raise CheckpointError(f"input_dir={input_dir!r} holds no {CONFIG_FILE}: expected the directory of a run")
     return OmegaConf.load(path)
 
 
+TRAJECTORIES_DIR = "trajectories"
+
+
 def rollout(cfg: DictConfig, output_dir: Path) -> Dict[str, float]:
-    """Evaluate the best checkpoint of ``cfg.input_dir`` on ``cfg.n_episodes`` episodes."""
+    """Play ``cfg.n_episodes`` episodes with the best checkpoint of ``cfg.input_dir``, or with the controller
+    ``cfg.policy`` in ``cfg.env`` when no ``input_dir`` is given."""
+    controller_given = cfg.get("policy") is not None and cfg.policy.get("_target_") is not None
+    if cfg.get("input_dir") and controller_given:
+        raise ConfigError("rollout: give either input_dir=<run dir> or policy._target_=<controller>, not both")
+    if cfg.record and cfg.render:
+        raise ConfigError("rollout: record=true and render=true: record the episodes, or film them, not both")
+    if not cfg.get("input_dir") and controller_given:
+        return controller_rollout(cfg, output_dir)
+    if not cfg.get("input_dir") and cfg.get("env") is not None:
+        raise ConfigError("rollout: env is set but no controller: add policy._target_=mypkg.MyController (an object "
+                          "with compute_action(observation) -> action dict), or give input_dir=<run dir> instead")
     train_cfg = load_run_config(cfg.input_dir)
     with open_dict(train_cfg):
         train_cfg.input_dir = None
@@ -89,6 +109,11 @@ def rollout(cfg: DictConfig, output_dir: Path) -> Dict[str, float]:
     state = load_checkpoint(Path(cfg.input_dir) / BEST_CHECKPOINT)
     components = build(train_cfg)
     load_state_strict(components.policy, state["policy"], "policy")
+    if cfg.record:
+        policy = components.policy
+        return play(cfg, components.env_factory, env_label(train_cfg.env),
+                      lambda obs, actor: policy.compute_action(obs, actor, deterministic=cfg.deterministic),
+                      output_dir, f"the best policy of {cfg.input_dir}")
     env = components.env_factory()
     recorder = FrameRecorder(env) if cfg.render else None
     evaluator = RolloutEvaluator(LogStatsWrapper.wrap(recorder or env, logging_prefix="rollout"),
@@ -102,3 +127,44 @@ def rollout(cfg: DictConfig, output_dir: Path) -> Dict[str, float]:
         save_gif(recorder.frames, output_dir / "rollout.gif")
         logger.info(f"recorded {len(recorder.frames)} frames to {output_dir / 'rollout.gif'}")
     return stats
+
+
+def controller_rollout(cfg: DictConfig, output_dir: Path) -> Dict[str, float]:
+    """Episodes of the user's controller ``cfg.policy`` in ``cfg.env`` (recorded with ``record=true``)."""
+    if cfg.get("env") is None:
+        raise ConfigError("rollout: policy._target_ is set but no env: add env=<preset> (e.g. env=cartpole)")
+    if cfg.render:
+        raise ConfigError("rollout: render=true films trained runs (input_dir=...), not controllers")
+    controller = instantiate_node(cfg.policy, "policy")
+    act = controller_act(controller, f"policy._target_={cfg.policy._target_}")
+    return play(cfg, EnvFactory(cfg.env, cfg.get("wrappers")), env_label(cfg.env), act,
+                  output_dir, type(controller).__name__)
+
+
+def env_label(node: DictConfig) -> str:
+    """What a dataset's manifest calls the env: its gymnasium id, or its target."""
+    return str(node.get("name") or node.get("_target_"))
+
+
+def play(cfg: DictConfig, env_factory: Any, env_name: str, act: Act, output_dir: Path, who: str
+           ) -> Dict[str, float]:
+    """Plays ``cfg.n_episodes`` with ``act``; with ``cfg.record`` writes them to ``output_dir/trajectories``."""
+    check(POSITIVE_INT(cfg.n_episodes), "n_episodes", cfg.n_episodes, "an integer >= 1")
+    check(POSITIVE_INT(cfg.episodes_per_shard), "episodes_per_shard", cfg.episodes_per_shard, "an integer >= 1")
+    env = env_factory()
+    writer = None
+    if cfg.record:
+        writer = TrajectoryWriter(output_dir / TRAJECTORIES_DIR, env_name,
+                                  env.get_wrapper_attr("observation_spaces_dict"),
+                                  env.get_wrapper_attr("action_spaces_dict"), int(cfg.episodes_per_shard))
+    try:
+        returns = np.asarray(play_episodes(env, act, int(cfg.n_episodes), int(cfg.seed), writer))
+    finally:
+        env.close()
+    logger.info(f"rollout of {who}: {len(returns)} episodes, return mean {returns.mean():.2f} std "
+                f"{returns.std():.2f} min {returns.min():.2f} max {returns.max():.2f}")
+    if writer is not None:
+        logger.info(f"recorded {len(returns)} episodes to {writer.close()}: train on them with "
+                    f"algorithm=bc algorithm.dataset={output_dir / TRAJECTORIES_DIR}")
+    return {"rollout/episode_return_mean": float(returns.mean()), "rollout/episode_return_std": float(returns.std()),
+            "rollout/episode_count": float(len(returns))}

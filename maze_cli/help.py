@@ -15,7 +15,8 @@ Usage:
   maze-run [group=preset ...] [key=value ...]        one training run
   maze-run --multirun key=a,b [key2=c,d]             a sweep (one run directory per job)
   maze-run input_dir=<run dir> [...]                 resume a run from its last checkpoint
-  maze-run -cn rollout input_dir=<run dir> n_episodes=10 [render=true]
+  maze-run -cn rollout input_dir=<run dir> n_episodes=10 [render=true | record=true]
+  maze-run -cn rollout env=<preset> policy._target_=mypkg.MyController record=true   record a controller
   maze-run --cfg job [overrides]                     print the composed config and exit
 """
 

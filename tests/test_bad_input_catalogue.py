@@ -80,7 +80,7 @@ def test_cli_empty_yaml_preset(run_root):
 
 def test_cli_rollout_without_input_dir(run_root):
     result = maze_run(["-cn", "rollout"], cwd=run_root)
-    assert result.returncode != 0 and "Missing mandatory value: input_dir" in result.stderr
+    assert result.returncode != 0 and "input_dir is required" in result.stderr and "policy._target_" in result.stderr
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from maze_cli.config_compose import compose_config
 
 CONF = REPO / "conf"
 GROUPS = ["env", "algorithm", "policy", "critic", "runner", "wrappers", "normalization"]
-REQUIRED_ARGS = {("env", "gym"): ["env.name=CartPole-v1"], ("wrappers", "atari"): ["env=atari"]}
+REQUIRED_ARGS = {("env", "gym"): ["env.name=CartPole-v1"], ("wrappers", "atari"): ["env=atari"],
+                 ("algorithm", "bc"): ["algorithm.dataset=recorded/trajectories"]}
 SHORT = ["algorithm.n_epochs=2", "algorithm.epoch_length=5", "algorithm.n_rollout_steps=20"]
 RUN_FILES = [".hydra/config.yaml", "config.yaml", "stats.csv", "checkpoints/best.pt", "checkpoints/last.pt",
              "maze_cli.log", "learning_curve.png"]

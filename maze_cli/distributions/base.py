@@ -48,6 +48,11 @@ class ProbabilityDistribution(ABC):
         """A (batch of) sample(s) as the env expects it: inside the space, in the space's dtype."""
         return np.asarray(sample.detach().cpu().numpy(), dtype=self.action_space.dtype)
 
+    def from_env_action(self, action: torch.Tensor) -> torch.Tensor:
+        """The inverse of :meth:`to_env_action` for recorded env actions (behavioural cloning scores them
+        with :meth:`log_prob`): the identity, except for heads whose samples are transformed."""
+        return action
+
     @abstractmethod
     def sample(self) -> torch.Tensor:
         """A random action per batch entry."""

@@ -89,6 +89,9 @@ class SquashedGaussianProbabilityDistribution(GaussianHead):
     :param log_std: ``(n,)`` log standard deviations of ``u``.
     """
 
+    BOUND_MARGIN = 1e-3
+    """How far inside [-1, 1] :meth:`from_env_action` moves recorded actions on the bounds (atanh = +-3.8)."""
+
     def __init__(self, logits: torch.Tensor, action_space: gym.spaces.Box, log_std: torch.Tensor):
         super().__init__(logits, action_space)
         low = torch.as_tensor(action_space.low, dtype=logits.dtype)
@@ -129,6 +132,12 @@ class SquashedGaussianProbabilityDistribution(GaussianHead):
 
     def to_env_action(self, sample: torch.Tensor) -> np.ndarray:
         return super().to_env_action(self.squash(sample))
+
+    def from_env_action(self, action: torch.Tensor) -> torch.Tensor:
+        """``atanh`` of the rescaled action; actions on the bounds are moved inside by :attr:`BOUND_MARGIN`
+        (a controller that saturates would otherwise have an infinite pre-squash sample)."""
+        unit = (action.to(self.mean.dtype) - self._center) / self._scale
+        return torch.atanh(unit.clamp(-1.0 + self.BOUND_MARGIN, 1.0 - self.BOUND_MARGIN))
 
 
 class StateDependentSquashedGaussianProbabilityDistribution(SquashedGaussianProbabilityDistribution):

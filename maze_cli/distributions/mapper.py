@@ -33,6 +33,10 @@ class DictProbabilityDistribution:
     def entropy(self) -> torch.Tensor:
         return sum(dist.entropy() for dist in self.distributions.values())
 
+    def from_env_actions(self, actions: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Recorded env actions of every head as samples :meth:`log_prob` scores (see ``from_env_action``)."""
+        return {key: dist.from_env_action(actions[key]) for key, dist in self.distributions.items()}
+
     def env_actions(self, actions: Mapping[str, torch.Tensor]) -> Dict[str, np.ndarray]:
         """Samples of every head as the env expects them (see :meth:`ProbabilityDistribution.to_env_action`)."""
         return {key: dist.to_env_action(actions[key]) for key, dist in self.distributions.items()}
