@@ -72,3 +72,15 @@ def test_bad_kpi_and_selection_settings_fail_before_training(run_root, overrides
 def test_parse_kpis_takes_a_list_or_a_mapping():
     assert parse_kpis(["cost"]) == {"cost": "sum"} and parse_kpis({"x": "last"}) == {"x": "last"}
     assert parse_kpis(None) == {}
+
+
+def test_a_sweep_summary_lists_each_jobs_kpis(run_root):
+    from cli_helpers import REPO, maze_run
+    env = {"PYTHONPATH": f"{REPO}:{REPO / 'tests'}"}
+    args = ["--multirun", "env._target_=python_objects.CostEnv", "kpis=[cost]", "seed=1,2"] + \
+        [f"{k}={v}" for k, v in SHORT.items()]
+    result = maze_run(args, cwd=run_root, env=env)
+    assert result.returncode == 0, result.stderr
+    sweep = next(run_root.glob("multirun/*"))
+    rows = list(csv.DictReader(open(sweep / "sweep_summary.csv")))
+    assert len(rows) == 2 and all(0.0 <= float(r["eval/kpi/cost"]) <= 5.0 for r in rows)

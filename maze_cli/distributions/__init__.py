@@ -14,14 +14,14 @@ Two contracts keep networks, storage and envs apart:
   rollouts store and :meth:`log_prob` scores. :meth:`ProbabilityDistribution.to_env_action`
   maps it into the action space (clipping, squashing, dtype) just before it reaches the env.
 """
-from maze_cli.distributions.base import LOG_STD_MAX, LOG_STD_MIN, ProbabilityDistribution, TorchDistribution
+from maze_cli.distributions.base import ProbabilityDistribution
 from maze_cli.distributions.categorical import (CategoricalProbabilityDistribution,
                                                 MultiCategoricalProbabilityDistribution, apply_mask)
 from maze_cli.distributions.continuous import (BernoulliProbabilityDistribution,
-                                               DiagonalGaussianProbabilityDistribution, GaussianHead,
+                                               DiagonalGaussianProbabilityDistribution,
                                                SquashedGaussianProbabilityDistribution,
                                                StateDependentSquashedGaussianProbabilityDistribution)
-from maze_cli.distributions.mapper import DEFAULT_DISTRIBUTIONS, DictProbabilityDistribution, DistributionMapper
+from maze_cli.distributions.mapper import DictProbabilityDistribution, DistributionMapper
 
 __all__ = [
     "ProbabilityDistribution", "CategoricalProbabilityDistribution", "MultiCategoricalProbabilityDistribution",

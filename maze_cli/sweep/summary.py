@@ -65,13 +65,28 @@ def read_job_results(sweep_dir: Path) -> List[Dict[str, Any]]:
     return sorted(results, key=lambda r: r["job"])
 
 
+def last_kpis(run_dir: Path) -> Dict[str, float]:
+    """The KPI columns (``eval/kpi/...``, else ``train/kpi/...``) of a run's last epoch, for the summary."""
+    stats = run_dir / "stats.csv"
+    if not stats.is_file():
+        return {}
+    with open(stats) as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return {}
+    keys = [k for k in rows[-1] if k.startswith("eval/kpi/")] or [k for k in rows[-1] if k.startswith("train/kpi/")]
+    return {key: float(rows[-1][key]) for key in keys if rows[-1][key] not in ("", None)}
+
+
 def write_sweep_summary(sweep_dir: Path) -> List[Dict[str, Any]]:
     """``sweep_summary.csv`` and ``sweep_summary.md`` from the job results found so far."""
     results = read_job_results(sweep_dir)
+    kpis = {r["job"]: last_kpis(Path(r["run_dir"])) for r in results if r.get("status") == "completed"}
+    kpi_columns = sorted({key for values in kpis.values() for key in values})
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_COLUMNS)
+    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_COLUMNS + kpi_columns)
     writer.writeheader()
-    writer.writerows({k: r.get(k, "") for k in SUMMARY_COLUMNS} for r in results)
+    writer.writerows({**{k: r.get(k, "") for k in SUMMARY_COLUMNS}, **kpis.get(r["job"], {})} for r in results)
     csv_text = buffer.getvalue()
     atomic_write(sweep_dir / "sweep_summary.csv", lambda tmp: Path(tmp).write_text(csv_text))
     lines = ["| " + " | ".join(SUMMARY_COLUMNS[:-2]) + " |", "|" + "---|" * (len(SUMMARY_COLUMNS) - 2)]
