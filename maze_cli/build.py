@@ -31,6 +31,7 @@ from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.normalization import ObservationNormalizer
 from maze_cli.models.policy import TorchPolicy
 from maze_cli.models.q_critic import TorchQCritic
+from maze_cli.models.sharing import share_encoders
 from maze_cli.runners.base import Runner
 from maze_cli.train.callbacks import build_callbacks
 from maze_cli.train.checkpoint import CheckpointError, load_checkpoint, load_state_strict
@@ -215,6 +216,17 @@ def _split_warm_start(node: Any) -> tuple:
     return node, init_from, which
 
 
+def _split_sharing(node: Any) -> tuple:
+    """``(critic node without share_encoders, share_encoders)``; config.yaml keeps the key."""
+    if not OmegaConf.is_dict(node) or "share_encoders" not in node:
+        return node, False
+    node = copy.deepcopy(node)
+    with open_dict(node):
+        shared = node.pop("share_encoders")
+    check(isinstance(shared, bool), "critic.share_encoders", shared, "true or false")
+    return node, shared
+
+
 def warm_start(policy: TorchPolicy, init_from: str, which: Any) -> None:
     """Loads the policy weights of the run ``init_from`` (its ``best`` or ``last`` checkpoint) into ``policy``;
     raises naming the first parameter that does not fit."""
@@ -276,13 +288,16 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
     policy_obj = _model(policy, policy_node, "policy", "policy",
                         {"action_spaces_dict": action_spaces, **spaces})
     critic_spaces = dict(spaces, action_spaces_dict=action_spaces) if _takes_actions(critic, cfg.critic) else spaces
-    critic_obj = _model(critic, cfg.critic, "critic", "critic", critic_spaces)
+    critic_node, shared = _split_sharing(cfg.critic)
+    critic_obj = _model(critic, critic_node, "critic", "critic", critic_spaces)
     normalizer = _normalizer(cfg, probe_env)
     if normalizer is not None:
         policy_obj.observation_normalizer = critic_obj.observation_normalizer = normalizer
     try:
         policy_obj.check_fits(spaces["observation_spaces_dict"], action_spaces, spaces["agent_counts_dict"])
         critic_obj.check_fits(spaces["observation_spaces_dict"])
+        if shared:
+            share_encoders(policy_obj, critic_obj)
     except ValueError as err:
         raise ConfigError(str(err)) from None
     if init_from is not None and policy is None:

@@ -59,7 +59,9 @@ class ActorCritic:
         self.critic = critic
         self.rollout_steps = config.n_rollout_steps
         self.device = next(policy.parameters()).device
-        self.gradient_step = GradientStep(list(policy.parameters()) + list(critic.parameters()), config.lr,
+        # each tensor once: policy and critic may share encoders (critic.share_encoders)
+        parameters = list(dict.fromkeys([*policy.parameters(), *critic.parameters()]))
+        self.gradient_step = GradientStep(parameters, config.lr,
                                           config.max_grad_norm, max_nonfinite_updates)
 
     @property
