@@ -195,7 +195,8 @@ def make_threshold_callback(env_id: str, threshold: float, seed: int, eval_every
     import numpy as np
     from stable_baselines3.common.callbacks import BaseCallback
 
-    eval_env = gym.make_vec(env_id, EVAL_EPISODES, vectorization_mode="vector_entry_point")
+    mode = "vector_entry_point" if gym.spec(env_id).vector_entry_point else "sync"
+    eval_env = gym.make_vec(env_id, EVAL_EPISODES, vectorization_mode=mode)
 
     def evaluate(model: Any, index: int) -> float:
         obs, _ = eval_env.reset(seed=seed + 1_000_003 + 7919 * index)

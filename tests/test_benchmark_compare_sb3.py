@@ -29,3 +29,7 @@ def test_benchmark_smoke_run_prints_every_table():
         assert maze > 0 and sb3 > 0 and abs(ratio - maze / sb3) <= 0.01 + 0.01 * ratio
     ceiling = re.search(r"^\s+2\s+([\d,]+)\s+([\d,]+)\s+([\d.]+)$", out, re.M)
     assert ceiling is not None, out
+    sac = re.search(r"^SAC on Pendulum-v1.*\n.*\n\s+1\s+([\d,]+)\s+([\d,]+)\s+([\d.]+)", out, re.M)
+    assert sac is not None, out
+    maze, sb3, ratio = (float(g.replace(",", "")) for g in sac.groups())
+    assert maze > 0 and sb3 > 0 and abs(ratio - maze / sb3) <= 0.01 + 0.01 * ratio
