@@ -17,9 +17,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from maze_cli.config_compose import drop_keys_of_replaced_targets
 from maze_cli.help import register_resolver
-from maze_cli.logging import setup_logging
-from maze_cli.evaluation_command import rollout
-from maze_cli.run import discard_unused_run_dir, prepare_run
+from maze_cli.logging.console import setup_logging
 from maze_cli.sweep import register_sweeper, write_job_result
 from maze_cli.train.interrupts import TrainingInterrupted
 
@@ -38,6 +36,8 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
     start = time.perf_counter()
     overrides = list(HydraConfig.get().overrides.task)
     drop_keys_of_replaced_targets(cfg, dict(HydraConfig.get().runtime.choices), overrides)
+    from maze_cli.run import prepare_run  # torch and the training stack: only for commands that train
+
     _, _, trainer = prepare_run(cfg, run_dir, overrides)
     best = trainer.train()
     outcome = trainer.stop_reason or f"trained {trainer.epoch} epochs, {trainer.env_steps:,} env steps"
@@ -50,6 +50,8 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
 
 
 def run_rollout(cfg: DictConfig, run_dir: Path) -> float:
+    from maze_cli.evaluation_command import rollout
+
     setup_logging(None)
     return rollout(cfg, run_dir)["rollout/episode_return_mean"]
 
@@ -89,6 +91,8 @@ def report_errors(task: Callable[[DictConfig, Path], float], cfg: DictConfig) ->
         if _in_sweep():
             write_job_result(run_dir, "failed", wall_seconds=time.perf_counter() - start, error=message)
             return math.nan
+        from maze_cli.run import discard_unused_run_dir
+
         if discard_unused_run_dir(run_dir):
             print(f"nothing was written: the run directory {run_dir} was removed", file=sys.stderr)
         sys.exit(1)

@@ -1,12 +1,4 @@
-"""Training: rollouts, the training loop and its callbacks, evaluation, model selection and checkpoints."""
-from maze_cli.train.batch import RolloutBatch
-from maze_cli.train.callbacks import Callback
-from maze_cli.train.collectors import make_rollout_collector
-from maze_cli.train.evaluator import RolloutEvaluator
-from maze_cli.train.loop import TrainingLoop
-from maze_cli.train.rollout import RolloutCollector
-from maze_cli.train.samples import TrainingSamples, actor_samples
-from maze_cli.train.selection import BestModelSelection
+"""Training: rollouts, the training loop and its callbacks, evaluation, model selection and checkpoints.
 
-__all__ = ["BestModelSelection", "Callback", "RolloutBatch", "RolloutCollector", "RolloutEvaluator", "TrainingLoop",
-           "TrainingSamples", "actor_samples", "make_rollout_collector"]
+Import from the modules (``maze_cli.train.loop``, ...): importing this package stays cheap (no torch).
+"""
