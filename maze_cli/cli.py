@@ -62,7 +62,15 @@ def run_sweep_report(cfg: DictConfig, run_dir: Path) -> float:
     return redraw(Path(cfg.input_dir))
 
 
-TASKS = {"rollout": run_rollout, "sweep_report": run_sweep_report}
+def run_export(cfg: DictConfig, run_dir: Path) -> float:
+    from maze_cli.export.command import export
+
+    setup_logging(None)
+    export(cfg, run_dir)
+    return 0.0
+
+
+TASKS = {"rollout": run_rollout, "sweep_report": run_sweep_report, "export": run_export}
 """Config name (``-cn``) -> task; every other config trains."""
 
 

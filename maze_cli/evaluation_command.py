@@ -6,22 +6,20 @@ from __future__ import annotations
 import inspect
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import gymnasium as gym
 import numpy as np
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig
 
-from maze_cli.build import EnvFactory, build
+from maze_cli.build import EnvFactory
 from maze_cli.config_validation import instantiate_node, target_of
 from maze_cli.core.errors import POSITIVE_INT, ConfigError, check
 from maze_cli.envs.log_stats import LogStatsWrapper
 from maze_cli.imitation.dataset import TrajectoryWriter
 from maze_cli.imitation.recording import Act, controller_act, play_episodes
-from maze_cli.run import CONFIG_FILE
-from maze_cli.train.checkpoint import CheckpointError, load_checkpoint, load_state_strict
+from maze_cli.run_loading import load_run
 from maze_cli.train.evaluator import RolloutEvaluator
-from maze_cli.train.selection import BEST_CHECKPOINT
 
 logger = logging.getLogger("maze_cli")
 
@@ -75,16 +73,6 @@ def accepts(node: DictConfig, argument: str) -> bool:
     return any(p.name == argument or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
-def load_run_config(input_dir: Optional[str]) -> DictConfig:
-    if not input_dir:
-        raise CheckpointError("input_dir is required: the directory of a finished run (it holds config.yaml); or "
-                              "record a controller with env=<preset> policy._target_=mypkg.MyController")
-    path = Path(input_dir) / CONFIG_FILE
-    if not path.is_file():
-        raise CheckpointError(f"input_dir={input_dir!r} holds no {CONFIG_FILE}: expected the directory of a run")
-    return OmegaConf.load(path)
-
-
 TRAJECTORIES_DIR = "trajectories"
 
 
@@ -101,14 +89,10 @@ def rollout(cfg: DictConfig, output_dir: Path) -> Dict[str, float]:
     if not cfg.get("input_dir") and cfg.get("env") is not None:
         raise ConfigError("rollout: env is set but no controller: add policy._target_=mypkg.MyController (an object "
                           "with compute_action(observation) -> action dict), or give input_dir=<run dir> instead")
-    train_cfg = load_run_config(cfg.input_dir)
-    with open_dict(train_cfg):
-        train_cfg.input_dir = None
+    def film(train_cfg: DictConfig) -> None:
         if cfg.render and "render_mode" not in train_cfg.env and accepts(train_cfg.env, "render_mode"):
             train_cfg.env.render_mode = "rgb_array"
-    state = load_checkpoint(Path(cfg.input_dir) / BEST_CHECKPOINT)
-    components = build(train_cfg)
-    load_state_strict(components.policy, state["policy"], "policy")
+    train_cfg, components = load_run(cfg.input_dir, "best", film)
     if cfg.record:
         policy = components.policy
         return play(cfg, components.env_factory, env_label(train_cfg.env),

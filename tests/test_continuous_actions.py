@@ -97,7 +97,8 @@ def test_policy_owns_one_learnable_log_std_per_gaussian_head_and_network():
     obs = gym.spaces.Dict({"x": gym.spaces.Box(-1, 1, shape=(4,))})
     actions = gym.spaces.Dict({"force": gym.spaces.Box(-1, 1, shape=(2,)), "pick": gym.spaces.Discrete(3)})
     policy = ProbabilisticPolicyComposer({0: actions}, {0: obs}).policy
-    assert policy.networks["0"].heads["force"].out_features == 2  # the mean only
+    net = policy.networks["0"]
+    assert dict(zip(net.logit_shapes, net.heads))["force"].out_features == 2  # the mean only
     log_std = policy.state_dict()["distribution_parameters.0.force.log_std"]
     assert torch.equal(log_std, torch.zeros(2))
     assert any(p is policy.distribution_parameters["0"]["force"]["log_std"] for p in policy.parameters())

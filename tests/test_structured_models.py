@@ -50,7 +50,8 @@ def test_each_sub_step_has_its_own_network_and_its_loss_reaches_only_that_networ
     assert sorted(policy.networks) == ["0", "1"] and sorted(critic.networks) == ["0", "1"]
     assert len(_param_owner(policy)) == sum(1 for _ in policy.parameters())  # no parameter shared
     # Different input/output shapes, and independently initialised weights.
-    assert policy.networks["0"].heads["item"].out_features == 3 and policy.networks["1"].heads["bin"].out_features == 2
+    heads = {step: dict(zip(policy.networks[step].logit_shapes, policy.networks[step].heads)) for step in ("0", "1")}
+    assert heads["0"]["item"].out_features == 3 and heads["1"]["bin"].out_features == 2
     assert not torch.equal(policy.networks["0"].trunk[0].weight[:, :2], policy.networks["1"].trunk[0].weight[:, :2])
 
     trainer, samples = _trainer_and_samples(env, PackingEnv, policy, critic)

@@ -129,6 +129,23 @@ class RunContext:
         self._components: Optional[Components] = None
         self._trainer: Optional[TrainingLoop] = None
 
+    @classmethod
+    def from_run_dir(cls, run_dir: Union[str, Path], checkpoint: str = "best",
+                     output_dir: Union[str, Path] = "outputs") -> "RunContext":
+        """A finished run rebuilt from its ``config.yaml`` with the weights of its ``best`` (or ``last``)
+        checkpoint, ready for :meth:`compute_action` and :meth:`evaluate`; :meth:`train` continues the run
+        from its ``last.pt`` into a new run directory, as ``maze-run input_dir=<run>`` does.
+        """
+        from maze_cli.run_loading import load_run  # the CLI's rollout and export read runs the same way
+
+        cfg, components = load_run(run_dir, checkpoint)
+        rc = cls.__new__(cls)
+        with open_dict(cfg):
+            cfg.input_dir = str(run_dir)
+        rc.cfg, rc._components, rc._trainer, rc._objects, rc.overrides = cfg, components, None, {}, []
+        rc._run_name, rc._output_dir, rc.run_dir = Path(run_dir).parent.name, Path(output_dir), None
+        return rc
+
     # --- building and training ---------------------------------------------------------------
 
     def _build(self) -> Components:

@@ -44,9 +44,14 @@ class ProbabilityDistribution(ABC):
         """
         return {}
 
+    def env_tensor(self, sample: torch.Tensor) -> torch.Tensor:
+        """A sample mapped into the action space in torch ops (clipped, squashed, ...): what :meth:`to_env_action`
+        converts and what an exported policy computes. The identity unless a head transforms its samples."""
+        return sample
+
     def to_env_action(self, sample: torch.Tensor) -> np.ndarray:
         """A (batch of) sample(s) as the env expects it: inside the space, in the space's dtype."""
-        return np.asarray(sample.detach().cpu().numpy(), dtype=self.action_space.dtype)
+        return np.asarray(self.env_tensor(sample).detach().cpu().numpy(), dtype=self.action_space.dtype)
 
     def from_env_action(self, action: torch.Tensor) -> torch.Tensor:
         """The inverse of :meth:`to_env_action` for recorded env actions (behavioural cloning scores them

@@ -5,7 +5,6 @@ import math
 from typing import Dict, Tuple
 
 import gymnasium as gym
-import numpy as np
 import torch
 from torch import distributions as td
 
@@ -71,8 +70,8 @@ class DiagonalGaussianProbabilityDistribution(GaussianHead):
     def deterministic_sample(self) -> torch.Tensor:
         return self.mean
 
-    def to_env_action(self, sample: torch.Tensor) -> np.ndarray:
-        return super().to_env_action(torch.max(torch.min(sample, self._high), self._low))
+    def env_tensor(self, sample: torch.Tensor) -> torch.Tensor:
+        return torch.max(torch.min(sample, self._high), self._low)
 
 
 class SquashedGaussianProbabilityDistribution(GaussianHead):
@@ -130,8 +129,8 @@ class SquashedGaussianProbabilityDistribution(GaussianHead):
         """The entropy of ``u``: the squashed action's entropy has no closed form (it is ``H(u) + E[log|da/du|]``)."""
         return self.dist.entropy()
 
-    def to_env_action(self, sample: torch.Tensor) -> np.ndarray:
-        return super().to_env_action(self.squash(sample))
+    def env_tensor(self, sample: torch.Tensor) -> torch.Tensor:
+        return self.squash(sample)
 
     def from_env_action(self, action: torch.Tensor) -> torch.Tensor:
         """``atanh`` of the rescaled action; actions on the bounds are moved inside by :attr:`BOUND_MARGIN`

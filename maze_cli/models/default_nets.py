@@ -31,14 +31,14 @@ class DefaultPolicyNet(Perception):
                  obs_spaces: Optional[Mapping[str, gym.Space]] = None, **perception: Any):
         super().__init__(obs_shapes, obs_spaces, hidden_units, activation, **perception)
         self.logit_shapes = {head: tuple(int(d) for d in shape) for head, shape in action_logit_shapes.items()}
-        self.heads = nn.ModuleDict({
-            head: orthogonal(nn.Linear(self.out_features, int(np.prod(shape))), 0.01)
-            for head, shape in self.logit_shapes.items()})
+        # a list in logit_shapes order: head names may clash with ModuleDict's attributes ("keys", "items")
+        self.heads = nn.ModuleList([orthogonal(nn.Linear(self.out_features, int(np.prod(shape))), 0.01)
+                                    for shape in self.logit_shapes.values()])
 
     def forward(self, x_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         h = self.features(x_dict)
-        return {head: layer(h).reshape((h.shape[0],) + self.logit_shapes[head])
-                for head, layer in self.heads.items()}
+        return {head: layer(h).reshape((h.shape[0],) + shape)
+                for (head, shape), layer in zip(self.logit_shapes.items(), self.heads)}
 
 
 class DefaultValueNet(Perception):

@@ -1,0 +1,28 @@
+"""``maze-run -cn export input_dir=<run>``: a finished run's policy written for serving."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from maze_cli.core.errors import check
+from maze_cli.envs.vector import actor_list
+from maze_cli.export.torchscript import export_policy
+from maze_cli.run_loading import load_run
+
+logger = logging.getLogger("maze_cli")
+
+FORMATS = ("torchscript",)
+
+
+def export(cfg: DictConfig, output_dir: Path) -> Path:
+    """Exports every actor of the run ``cfg.input_dir`` (its ``cfg.checkpoint`` weights) into ``output_dir``."""
+    check(cfg.format in FORMATS, "format", cfg.format, f"one of {list(FORMATS)} (ONNX export is not available yet)")
+    _, components = load_run(cfg.input_dir, cfg.checkpoint)
+    actors = actor_list(components.probe_env.get_wrapper_attr("agent_counts_dict"))
+    policy = components.policy.cpu().eval()
+    signature = export_policy(policy, actors, output_dir, str(cfg.input_dir))
+    logger.info(f"exported {len(actors)} actor(s) of {cfg.input_dir} ({cfg.checkpoint} checkpoint) to {output_dir}; "
+                f"inputs and outputs: {signature}")
+    return signature
