@@ -17,7 +17,7 @@ Usage:
   maze-run input_dir=<run dir> [...]                 resume a run from its last checkpoint
   maze-run -cn rollout input_dir=<run dir> n_episodes=10 [render=true | record=true]
   maze-run -cn rollout env=<preset> policy._target_=mypkg.MyController record=true   record a controller
-  maze-run -cn export input_dir=<run dir>            the policy as TorchScript for serving (docs/export.md)
+  maze-run -cn export input_dir=<run dir> [format=onnx]   the policy for serving (docs/export.md)
   maze-run --cfg job [overrides]                     print the composed config and exit
 """
 

@@ -11,7 +11,7 @@ import torch
 
 from cli_helpers import REPO, maze_run
 from maze_cli import MazeEnv, RunContext
-from maze_cli.export.torchscript import export_policy
+from maze_cli.export.formats import export_policy
 
 TESTS_PATH = {"PYTHONPATH": f"{REPO}:{REPO / 'tests'}"}
 SHORT = {"algorithm.n_epochs": 1, "algorithm.epoch_length": 2, "algorithm.n_rollout_steps": 16,
@@ -52,10 +52,21 @@ def observations(n=1000):
     return {"pos": rng.uniform(-1, 1, (n, 3)).astype(np.float32), "mode": rng.integers(0, 4, n)}
 
 
+def run_exported(fmt, path, obs):
+    """The exported file's actions, served by torch alone or by onnxruntime."""
+    if fmt == "onnx":
+        import onnxruntime
+        session = onnxruntime.InferenceSession(str(path))
+        names = [output.name for output in session.get_outputs()]
+        return dict(zip(names, session.run(None, {k: np.asarray(v) for k, v in obs.items()})))
+    return {k: v.numpy() for k, v in torch.jit.load(str(path))({k: torch.as_tensor(v) for k, v in obs.items()}).items()}
+
+
+@pytest.mark.parametrize("fmt", ["torchscript", "onnx"])
 @pytest.mark.parametrize("normalize", [False, True])
 @pytest.mark.parametrize("heads, squashed", [("discrete", False), ("box_clipped", False), ("box_clipped", True),
                                              ("multidiscrete", False), ("dict", True)])
-def test_exported_actions_equal_the_policy_on_1000_observations(run_root, heads, squashed, normalize):
+def test_exported_actions_equal_the_policy_on_1000_observations(run_root, heads, squashed, normalize, fmt):
     overrides = {"normalization": "obs_norm"} if normalize else {}
     if squashed:
         overrides["policy.distribution_mapper.distribution_mapper_config"] = SQUASHED
@@ -65,13 +76,12 @@ def test_exported_actions_equal_the_policy_on_1000_observations(run_root, heads,
         policy.observation_normalizer.update({"pos": torch.randn(500, 3) * 3 + 2}, torch.ones(500, dtype=torch.bool))
     obs = observations()
     expected = policy.compute_actions(obs, deterministic=True)
-    signature = json.loads(export_policy(policy, [(0, 0)], run_root / "export", "test").read_text())
-    loaded = torch.jit.load(str(run_root / "export" / signature["actors"][0]["file"]))
-    got = loaded({k: torch.as_tensor(v) for k, v in obs.items()})
+    signature = json.loads(export_policy(policy, [(0, 0)], run_root / "export", "test", fmt).read_text())
+    got = run_exported(fmt, run_root / "export" / signature["actors"][0]["file"], obs)
     assert set(got) == set(expected) == set(signature["actors"][0]["outputs"])
     for head, value in expected.items():
-        assert got[head].numpy().dtype == value.dtype
-        np.testing.assert_allclose(got[head].numpy(), value, rtol=1e-5, atol=1e-6)
+        assert got[head].dtype == value.dtype
+        np.testing.assert_allclose(got[head], value, rtol=1e-5, atol=1e-6)
 
 
 def test_cli_export_runs_in_a_process_without_maze_cli_and_from_run_dir_acts_alike(run_root):
@@ -97,8 +107,16 @@ def test_cli_export_runs_in_a_process_without_maze_cli_and_from_run_dir_acts_ali
     assert loaded.evaluate(n_episodes=2)["eval/episode_count"] == 2
 
 
-def test_an_unknown_format_is_refused_in_one_line(run_root):
+def test_cli_onnx_export_and_an_unknown_format(run_root):
     rc = RunContext(env="cartpole", overrides=SHORT)
     rc.train()
-    result = maze_run(["-cn", "export", f"input_dir={rc.run_dir}", "format=onnx"], cwd=run_root)
-    assert result.returncode == 1 and "format='onnx' is invalid: expected one of ['torchscript']" in result.stderr
+    result = maze_run(["-cn", "export", f"input_dir={rc.run_dir}", "format=onnx", "checkpoint=last"], cwd=run_root)
+    assert result.returncode == 0, result.stderr
+    export_dir = next(run_root.glob("outputs/export/*"))
+    assert json.loads((export_dir / "policy_signature.json").read_text())["format"] == "onnx"
+    obs = {"observation": observations(8)["pos"].repeat(2, axis=1)[:, :4]}
+    loaded = RunContext.from_run_dir(rc.run_dir, checkpoint="last")
+    assert run_exported("onnx", export_dir / "policy.onnx", obs)["action"].tolist() == \
+        loaded.policy.compute_actions(obs, deterministic=True)["action"].tolist()
+    result = maze_run(["-cn", "export", f"input_dir={rc.run_dir}", "format=tflite"], cwd=run_root)
+    assert result.returncode == 1 and "format='tflite' is invalid: expected one of ['torchscript', 'onnx']" in result.stderr

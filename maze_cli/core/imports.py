@@ -14,3 +14,12 @@ def import_dotted(path: str) -> Any:
         return getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as err:
         raise ValueError(f"cannot import {path!r}: {err}") from None
+
+
+def require(module: str, extra: str, what: str = "") -> Any:
+    """Imports an optional dependency, or raises one line naming the extra that installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError(f"{what or module} needs {module}, which is not installed: "
+                          f"pip install \"maze_cli[{extra}]\"") from None
