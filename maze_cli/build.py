@@ -26,7 +26,8 @@ from maze_cli.core.errors import POSITIVE_INT, ConfigError, check
 from maze_cli.envs.gym_maze_env import GymMazeEnv
 from maze_cli.envs.kpis import parse_kpis, wrap_kpis
 from maze_cli.envs.maze_env import MazeEnv, check_structure
-from maze_cli.logging import ConsoleLogger, CsvLogger, LearningCurve, TensorBoardLogger
+from maze_cli.logging import ConsoleLogger, LearningCurve
+from maze_cli.logging.trackers import Tracker, flat_params
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.normalization import ObservationNormalizer
 from maze_cli.models.policy import TorchPolicy
@@ -141,7 +142,8 @@ class Components:
             callbacks.append(StopAtReturn(threshold, self.algorithm.confirm_episodes))
         callbacks.append(ConsoleLogger())
         if run_dir is not None:
-            callbacks += [CsvLogger(run_dir), TensorBoardLogger(run_dir), LearningCurve(run_dir)]
+            callbacks.append(LearningCurve(run_dir))  # before the trackers, which store the curve
+            callbacks += build_loggers(self.cfg, run_dir)
         return callbacks
 
     def make_evaluator(self, n_episodes: int, deterministic: bool, first_evaluation: int = 0) -> RolloutEvaluator:
@@ -149,6 +151,32 @@ class Components:
         vector_env = self.runner.make_evaluation_env(self.env_factory, n_episodes, self.probe_env)
         return RolloutEvaluator(vector_env=vector_env, deterministic=deterministic,
                                 seed=int(self.cfg.seed) + EVAL_SEED_OFFSET, first_evaluation=first_evaluation)
+
+
+def build_loggers(cfg: DictConfig, run_dir: Path) -> List[Any]:
+    """The ``logger`` group's entries (csv, tensorboard, mlflow, wandb, ...) for a run writing to ``run_dir``;
+    a tracker whose library is missing fails here, before training, naming its extra."""
+    loggers = []
+    nodes = cfg.get("logger")
+    if nodes is None:  # a run saved before the logger group existed
+        nodes = {"csv": {"_target_": "maze_cli.logging.CsvLogger"},
+                 "tensorboard": {"_target_": "maze_cli.logging.TensorBoardLogger"}}
+    for name, node in nodes.items():
+        target = target_of(node, f"logger.{name}")
+        kwargs: Dict[str, Any] = {"run_dir": run_dir}
+        if isinstance(target, type) and issubclass(target, Tracker):
+            target.check_installed()
+            kwargs.update(params=flat_params(OmegaConf.to_container(cfg, resolve=True)), sweep=sweep_group())
+        loggers.append(instantiate_node(node, f"logger.{name}", **kwargs))
+    return loggers
+
+
+def sweep_group() -> Optional[str]:
+    """The sweep directory of a ``--multirun`` job (trackers group its jobs by it); None for a single run."""
+    from hydra.core.hydra_config import HydraConfig
+    if HydraConfig.initialized() and HydraConfig.get().mode.name == "MULTIRUN":
+        return str(HydraConfig.get().sweep.dir)
+    return None
 
 
 def stop_threshold(stop_at_return: Any, env: MazeEnv) -> Optional[float]:
