@@ -120,3 +120,18 @@ def test_cli_onnx_export_and_an_unknown_format(run_root):
         loaded.policy.compute_actions(obs, deterministic=True)["action"].tolist()
     result = maze_run(["-cn", "export", f"input_dir={rc.run_dir}", "format=tflite"], cwd=run_root)
     assert result.returncode == 1 and "format='tflite' is invalid: expected one of ['torchscript', 'onnx']" in result.stderr
+
+
+def test_a_structured_env_exports_one_file_per_actor(run_root):
+    from structured_helpers import ScriptedEnv
+    rc = RunContext(env=ScriptedEnv)
+    signature = json.loads(export_policy(rc.policy, [(0, 0), (1, 0)], run_root / "export", "test").read_text())
+    assert [a["file"] for a in signature["actors"]] == ["policy_0_0.pt", "policy_1_0.pt"]
+    for actor in signature["actors"]:
+        step = actor["actor"][0]
+        space = rc.components.probe_env.get_wrapper_attr("observation_spaces_dict")[step]
+        obs = {key: np.stack([space.sample()[key] for _ in range(50)]) for key in actor["inputs"]}
+        expected = rc.policy.compute_actions(obs, (step, 0), deterministic=True)
+        got = run_exported("torchscript", run_root / "export" / actor["file"], obs)
+        for head, value in expected.items():
+            np.testing.assert_allclose(got[head], value, rtol=1e-5, atol=1e-6)
