@@ -151,3 +151,12 @@ def test_sac_refuses_a_structured_env_before_training(run_root):
     rc = RunContext(env=ScriptedEnv, algorithm="sac")
     with pytest.raises(ConfigError, match="Q critic: supports envs with one sub-step and one agent"):
         rc.train()
+
+
+def test_sac_trains_on_images_with_an_action_mask(run_root):
+    """Quadrant: a uint8 image, a Discrete cue and a mask; the Q networks read it through the default perception."""
+    rc = RunContext(env="quadrant", algorithm="sac", overrides={**TINY, "runner.n_envs": 2})
+    rc.train()
+    q_net = rc.components.critic.networks["q1"]
+    assert any(type(encoder).__name__ == "ImageEncoder" for encoder in q_net.encoders)
+    assert math.isfinite(float(stats_rows(rc)[-1]["losses/q1"]))
