@@ -9,7 +9,7 @@ import torch
 
 from maze_cli import ConfigError, RunContext, StateDependentSquashedGaussianProbabilityDistribution
 from maze_cli.algorithms.replay import ReplayBuffer
-from maze_cli.algorithms.sac import discrete_soft_value, soft_target
+from maze_cli.algorithms.sac import discrete_soft_value, soft_target, temperature_loss
 from maze_cli.models.q_critic import QActionLayout
 
 from cli_helpers import maze_run, only_run_dir
@@ -37,6 +37,31 @@ def test_discrete_soft_value_by_hand_and_masked_actions_contribute_nothing():
     alpha = torch.tensor(0.5)
     expected = 0.25 * (2.0 - 0.5 * math.log(0.25)) + 0.75 * (4.0 - 0.5 * math.log(0.75))
     assert discrete_soft_value(probs, log_probs, q, alpha).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_temperature_loss_by_hand_and_the_direction_it_moves_alpha():
+    log_alpha = torch.tensor(math.log(0.5), requires_grad=True)
+    expected_log_prob = torch.tensor([-1.5, -2.5])  # entropy 2.0 against a target of 1.0: too much entropy
+    loss = temperature_loss(log_alpha, expected_log_prob, target_entropy=1.0)
+    assert loss.item() == pytest.approx(-math.log(0.5) * (-2.0 + 1.0))
+    loss.backward()
+    assert log_alpha.grad.item() == pytest.approx(1.0)  # a gradient step lowers alpha
+    low = torch.tensor(0.0, requires_grad=True)
+    temperature_loss(low, torch.tensor([0.5]), target_entropy=1.0).backward()  # entropy -0.5 < 1.0: raise alpha
+    assert low.grad.item() < 0
+
+
+def test_polyak_update_moves_targets_by_tau_and_never_trains_them(run_root):
+    critic = RunContext(env="pendulum", algorithm="sac").components.critic
+    online = [p.detach().clone() for p in critic.networks.parameters()]
+    with torch.no_grad():
+        for p in critic.networks.parameters():
+            p.add_(1.0)
+    before = [p.detach().clone() for p in critic.target_networks.parameters()]
+    assert all(torch.equal(t, o) for t, o in zip(before, online))  # targets start as copies
+    critic.update_targets(0.1)
+    for target, old, new in zip(critic.target_networks.parameters(), before, critic.networks.parameters()):
+        assert torch.allclose(target, old + 0.1 * (new - old)) and not target.requires_grad
 
 
 def test_squashed_log_density_is_the_change_of_variables_of_the_gaussian():
@@ -121,19 +146,26 @@ def test_cli_run_resumes_with_its_replay_buffer_and_rolls_out(run_root):
     assert epochs >= 2  # the epoch count continues from the first run's
     # the buffer holds every transition of both runs: 40 per epoch
     assert torch.load(second / "checkpoints" / "replay.pt", weights_only=True)["rewards"].shape == (40 * epochs,)
+    # optimiser and temperature state carry on: the first run took 16 gradient steps (the buffer reached
+    # learning_starts=10 after 5 of its 20 updates), each later epoch 20 (the restored buffer is full enough)
+    steps = [torch.load(r / "checkpoints" / "last.pt", weights_only=True)["alpha_optimizer"]["state"][0]["step"]
+             for r in (run, second)]
+    assert [int(s) for s in steps] == [16, 16 + 20 * (epochs - 1)]
     rollout = maze_run(["-cn", "rollout", f"input_dir={second}", "n_episodes=2"], cwd=run_root)
     assert rollout.returncode == 0, rollout.stderr
 
 
 @pytest.mark.learning
 @pytest.mark.parametrize("seed", [1, 2])
-def test_sac_swings_up_pendulum_within_6k_steps(run_root, seed):
-    rc = RunContext(experiment="pendulum_sac", seed=seed,
-                    overrides={"algorithm.n_epochs": 6, "algorithm.stop_at_return": -250})
+def test_pendulum_sac_reaches_minus_200_within_20k_steps(run_root, seed):
+    """The preset's deterministic 10-episode evaluation (the Zoo: -157 after 20k steps); it usually gets there
+    after 4,000-6,000 steps, and the run stops once 20 fresh episodes confirm it."""
+    rc = RunContext(experiment="pendulum_sac", seed=seed, overrides={"algorithm.stop_at_return": -200})
+    assert rc.config.algorithm.eval_repeats == 10 and rc.config.algorithm.deterministic_eval
     best = rc.train()
     rows = stats_rows(rc)
-    assert int(rows[-1]["time/env_steps"]) <= 6000
-    assert best >= -250, [r["eval/episode_return_mean"] for r in rows]
+    assert int(rows[-1]["time/env_steps"]) <= 20_000
+    assert best >= -200, [r["eval/episode_return_mean"] for r in rows]
 
 
 @pytest.mark.learning

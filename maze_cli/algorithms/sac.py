@@ -43,6 +43,12 @@ def discrete_soft_value(probs: torch.Tensor, log_probs: torch.Tensor, q: torch.T
     return (probs * (q - alpha * log_probs.clamp(min=-1e8))).sum(-1)
 
 
+def temperature_loss(log_alpha: torch.Tensor, expected_log_prob: torch.Tensor, target_entropy: float) -> torch.Tensor:
+    """``-log(alpha) * (E[log pi] + target_entropy)``, averaged: when the policy's entropy ``-E[log pi]`` exceeds the
+    target the bracket is negative and a gradient step lowers alpha; below the target it raises alpha."""
+    return -(log_alpha * (expected_log_prob + target_entropy).detach()).mean()
+
+
 def _check_policy(policy: TorchPolicy, layout: QActionLayout) -> None:
     """SAC needs reparameterisable squashed Gaussians for Box heads (or one categorical head): fail before training."""
     if len(policy.networks) != 1 or set(policy.distribution_mappers) != {0}:
@@ -124,9 +130,8 @@ class SAC:
         actions_now, log_probs_now = self._policy_terms(obs, reparameterise=True)
         stats = {"losses/entropy": -float(self._expected(log_probs_now.detach(), actions_now).mean())}
         if self.alpha_step is not None:
-            # E[log pi] + target_entropy < 0 (too much entropy) lowers alpha, > 0 raises it.
-            alpha_loss = -(self.log_alpha * (self._expected(log_probs_now.detach(), actions_now) +
-                                             self.target_entropy).detach()).mean()
+            alpha_loss = temperature_loss(self.log_alpha, self._expected(log_probs_now.detach(), actions_now),
+                                          self.target_entropy)
             stats["losses/alpha"] = alpha_loss.item()
             self.alpha_step(alpha_loss)
         alpha = self.alpha
