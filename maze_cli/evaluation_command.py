@@ -19,6 +19,7 @@ from maze_cli.envs.log_stats import LogStatsWrapper
 from maze_cli.imitation.dataset import TrajectoryWriter
 from maze_cli.imitation.recording import Act, controller_act, play_episodes
 from maze_cli.run_loading import load_run
+from maze_cli.train.checkpoint import CheckpointError
 from maze_cli.train.evaluator import RolloutEvaluator
 
 logger = logging.getLogger("maze_cli")
@@ -89,6 +90,10 @@ def rollout(cfg: DictConfig, output_dir: Path) -> Dict[str, float]:
     if not cfg.get("input_dir") and cfg.get("env") is not None:
         raise ConfigError("rollout: env is set but no controller: add policy._target_=mypkg.MyController (an object "
                           "with compute_action(observation) -> action dict), or give input_dir=<run dir> instead")
+    if not cfg.get("input_dir"):
+        raise CheckpointError("input_dir is required: the directory of a finished run (it holds config.yaml); or "
+                              "record a controller with env=<preset> policy._target_=mypkg.MyController")
+
     def film(train_cfg: DictConfig) -> None:
         if cfg.render and "render_mode" not in train_cfg.env and accepts(train_cfg.env, "render_mode"):
             train_cfg.env.render_mode = "rgb_array"
