@@ -7,7 +7,7 @@ from typing import Any, List, Mapping
 
 from omegaconf import OmegaConf
 
-GROUP_ORDER = ("env", "algorithm", "policy", "critic", "runner", "wrappers", "normalization", "experiment")
+GROUP_ORDER = ("env", "algorithm", "policy", "critic", "runner", "wrappers", "normalization", "logger", "experiment")
 
 USAGE = """maze-run: train reinforcement-learning agents from YAML presets.
 
