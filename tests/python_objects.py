@@ -46,3 +46,19 @@ class CostEnv(MazeEnv):
         a = int(action["action"])
         info = {"cost": float(a), "kpis": {"served": 1.0 - a}}
         return {"t": np.full(1, self.t, dtype=np.float32)}, float(a), False, self.t >= 5, info
+
+
+class CoinFlipEnv(MazeEnv):
+    """One-step episodes whose reward is a fair coin (from the env's reset seed), whatever the policy does:
+    every policy is equally good, so a selection that reports more than 0.5 was fooled by luck."""
+
+    def __init__(self):
+        self.observation_spaces_dict = {0: gym.spaces.Dict({"t": gym.spaces.Box(0, 1, (1,), dtype=np.float32)})}
+        self.action_spaces_dict = {0: gym.spaces.Dict({"action": gym.spaces.Discrete(2)})}
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return {"t": np.zeros(1, dtype=np.float32)}, {}
+
+    def step(self, action):
+        return {"t": np.ones(1, dtype=np.float32)}, float(self.np_random.random() < 0.5), True, False, {}

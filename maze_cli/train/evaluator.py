@@ -15,6 +15,7 @@ from maze_cli.train.selection import BestModelSelection
 
 EVALUATION_SEED_STRIDE = 7919
 CONFIRMATION_SEED_OFFSET = 104_729
+CONFIRMATIONS_PER_EVALUATION = 4  # seed slots: model selection and the stop rule confirm at most once each
 
 
 def _episode_quota(n_episodes: int, n_envs: int) -> np.ndarray:
@@ -55,6 +56,7 @@ class RolloutEvaluator:
         self.deterministic = deterministic
         self._seed = seed
         self._count = first_evaluation
+        self._confirmations = 0  # since the last evaluation
 
     @torch.inference_mode()
     def evaluate(self, policy: TorchPolicy) -> Dict[str, float]:
@@ -62,6 +64,7 @@ class RolloutEvaluator:
         env, n = self.vector_env, self.vector_env.num_envs
         seed = None if self._seed is None else self._seed + EVALUATION_SEED_STRIDE * self._count
         self._count += 1
+        self._confirmations = 0
         step = env.reset(seed=seed)
         remaining = _episode_quota(self.n_episodes, n)
         returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
@@ -91,14 +94,16 @@ class RolloutEvaluator:
             self.model_selection.update(stats[f"{self.prefix}/episode_return_mean"])
         return stats
 
-    def confirm(self, policy: TorchPolicy, n_episodes: int, index: int) -> float:
-        """Mean return of ``n_episodes`` more episodes on the same envs, from seeds no regular evaluation
-        uses (the ``index``-th confirmation), without notifying model selection."""
+    def confirm(self, policy: TorchPolicy, n_episodes: int) -> Dict[str, float]:
+        """Statistics of ``n_episodes`` more episodes on the same envs, from seeds no regular evaluation uses
+        (each confirmation after the same evaluation gets its own), without notifying model selection."""
+        index = self._count * CONFIRMATIONS_PER_EVALUATION + self._confirmations
+        self._confirmations = min(self._confirmations + 1, CONFIRMATIONS_PER_EVALUATION - 1)
         confirmation = RolloutEvaluator(vector_env=self.vector_env, n_episodes=n_episodes,
                                         deterministic=self.deterministic,
                                         seed=None if self._seed is None else self._seed + CONFIRMATION_SEED_OFFSET,
                                         first_evaluation=index)
-        return confirmation.evaluate(policy)[f"{confirmation.prefix}/episode_return_mean"]
+        return confirmation.evaluate(policy)
 
     def close(self) -> None:
         """Release the envs."""

@@ -9,6 +9,7 @@ import torch
 from maze_cli.core.errors import ConfigError
 
 BEST_CHECKPOINT = "checkpoints/best.pt"
+DEFAULT_CONFIRM_EPISODES = 10
 ModelState = Dict[str, Dict[str, torch.Tensor]]
 
 
@@ -25,9 +26,13 @@ class BestModelSelection:
         self.best_return = -math.inf * self.sign
         self.epochs_without_improvement = 0
 
+    def beats_best(self, value: float) -> bool:
+        """Whether ``value`` would be a new best (NaN, a broken evaluation, never is)."""
+        return not math.isnan(value) and self.sign * value > self.sign * self.best_return
+
     def update(self, mean_return: float) -> bool:
         """Record one evaluation; True if it is a new best."""
-        if not math.isnan(mean_return) and self.sign * mean_return > self.sign * self.best_return:
+        if self.beats_best(mean_return):
             self.best_return = mean_return
             self.epochs_without_improvement = 0
             if self.on_improvement is not None:
@@ -44,19 +49,24 @@ def selection_return(stats: Dict[str, float], metric: str = "return") -> float:
     return stats.get(f"eval/{key}", stats.get(f"train/{key}", math.nan))
 
 
-def selection_settings(node: Any, kpis: Mapping[str, str]) -> Tuple[str, str]:
-    """``(metric, mode)`` of the ``selection`` config (default: the highest return), checked against the KPIs."""
+def selection_settings(node: Any, kpis: Mapping[str, str]) -> Tuple[str, str, int]:
+    """``(metric, mode, confirm_episodes)`` of the ``selection`` config (default: the highest return, confirmed on
+    ``DEFAULT_CONFIRM_EPISODES`` fresh episodes), checked against the KPIs."""
     node = dict(node or {})
     metric, mode = str(node.get("metric", "return")), str(node.get("mode", "max"))
-    unknown = sorted(set(node) - {"metric", "mode"})
+    confirm_episodes = node.get("confirm_episodes", DEFAULT_CONFIRM_EPISODES)
+    unknown = sorted(set(node) - {"metric", "mode", "confirm_episodes"})
     if unknown:
-        raise ConfigError(f"selection.{unknown[0]}: unknown key; selection takes metric and mode")
+        raise ConfigError(f"selection.{unknown[0]}: unknown key; selection takes metric, mode and confirm_episodes")
+    if isinstance(confirm_episodes, bool) or not isinstance(confirm_episodes, int) or confirm_episodes < 0:
+        raise ConfigError(f"selection.confirm_episodes={confirm_episodes!r} is invalid: expected an integer >= 0 "
+                          f"(episodes that confirm a new best before it is kept; 0: keep it on the evaluation alone)")
     if mode not in ("max", "min"):
         raise ConfigError(f"selection.mode={mode!r} is invalid: expected 'max' or 'min'")
     if metric != "return" and (not metric.startswith("kpi/") or metric[len("kpi/"):] not in kpis):
         raise ConfigError(f"selection.metric={metric!r} is invalid: expected 'return' or 'kpi/<name>' of a configured "
                           f"KPI (kpis: {sorted(kpis)})")
-    return metric, mode
+    return metric, mode, confirm_episodes
 
 
 class ModelSelectionCallback:
@@ -64,13 +74,18 @@ class ModelSelectionCallback:
 
     :param metric: ``return`` or ``kpi/<name>`` (see :func:`selection_return`).
     :param mode: ``max`` or ``min``.
+    :param confirm_episodes: a candidate whose evaluation beats the best is kept only if this many fresh
+        episodes (seeds no evaluation uses) beat it too, and their mean becomes the best value: a small noisy
+        evaluation picks a lucky policy, and comparing the next lucky one against a lucky best would keep
+        it forever (0: keep a candidate on its evaluation alone).
 
     A later ``train()`` call continues from the weights where the previous one stopped (the
     optimiser state belongs to those), while between calls the models hold the selected best.
     """
 
-    def __init__(self, metric: str = "return", mode: str = "max") -> None:
+    def __init__(self, metric: str = "return", mode: str = "max", confirm_episodes: int = 0) -> None:
         self.metric = metric
+        self.confirm_episodes = confirm_episodes
         self.selection = BestModelSelection(mode=mode)
         self._best: Optional[ModelState] = None
         self._continue: Optional[ModelState] = None
@@ -81,7 +96,15 @@ class ModelSelectionCallback:
             self._continue = None
 
     def on_epoch_end(self, loop: Any, stats: Dict[str, float]) -> None:
-        if self.selection.update(selection_return(stats, self.metric)):
+        value = selection_return(stats, self.metric)
+        if self.confirm_episodes and loop.evaluator is not None and self.selection.beats_best(value):
+            confirmation = loop.evaluator.confirm(loop.policy, self.confirm_episodes)
+            value = selection_return(confirmation, self.metric)
+            stats["eval/confirmed_selection"] = value
+            stats["eval/confirmed_episodes"] = self.confirm_episodes
+            if self.metric == "return":
+                stats["eval/confirmed_return"] = value
+        if self.selection.update(value):
             self._best = copy_models(loop)
             loop.save(BEST_CHECKPOINT)
         stats["eval/best_return"] = self.selection.best_return

@@ -38,7 +38,6 @@ class StopAtReturn:
         self.threshold = threshold
         self.confirm_episodes = confirm_episodes
         self._start = time.perf_counter()
-        self._confirmations = 0
 
     def on_train_start(self, loop: Any) -> None:
         self._start = time.perf_counter()
@@ -48,9 +47,12 @@ class StopAtReturn:
             return
         confirmed = selection_return(stats)
         if self.confirm_episodes and loop.evaluator is not None:
-            self._confirmations += 1
-            confirmed = loop.evaluator.confirm(loop.policy, self.confirm_episodes, self._confirmations)
-            stats["eval/confirmed_return"] = confirmed
+            if stats.get("eval/confirmed_episodes", 0) >= self.confirm_episodes and "eval/confirmed_return" in stats:
+                confirmed = stats["eval/confirmed_return"]  # model selection confirmed this epoch's policy already
+            else:
+                confirmed = loop.evaluator.confirm(loop.policy, self.confirm_episodes)["eval/episode_return_mean"]
+                stats["eval/confirmed_return"] = confirmed
+                stats["eval/confirmed_episodes"] = self.confirm_episodes
             if not confirmed >= self.threshold:
                 logger.info(f"epoch {loop.epoch}: return {selection_return(stats):.1f} reached {self.threshold:g}, "
                             f"but {self.confirm_episodes} fresh episodes gave {confirmed:.1f}; training on")
