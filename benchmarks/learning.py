@@ -1,40 +1,62 @@
-"""Env steps and wall seconds each experiment preset needs to reach its return threshold.
+"""How well the experiment presets learn, against the RL Baselines3 Zoo, on several seeds.
 
-    python benchmarks/learning.py                         # every preset, seed 1
-    python benchmarks/learning.py cartpole_ppo --seeds 1 2 3
-    python benchmarks/learning.py pendulum_sac mountain_car_continuous_sac --seeds 1 2
+    python benchmarks/learning.py                                   # every on-policy preset, 5 seeds
+    python benchmarks/learning.py cartpole_ppo acrobot_a2c --seeds 1 2
+    python benchmarks/learning.py pendulum_sac --budget-fraction 1.0 --out /tmp/sac
 
-Each run trains ``+experiment=<preset>`` with ``stop_at_return`` set to the threshold and as many
-epochs as fit in the budget, then reads its ``stats.csv``: the first epoch whose deterministic
-evaluation mean reaches the threshold gives the steps, the summed epoch times (training and
-evaluation) the seconds. Thresholds and budgets are those of the learning tests (tests/test_learning_presets.py,
-tests/test_composite_actions.py).
+Each run trains ``+experiment=<preset>`` for ``--budget-fraction`` (default half) of the Zoo's step budget,
+with no early stop (``patience`` and ``stop_at_return`` off), so that the last epoch shows whether a solved
+run stays solved. From each run's ``stats.csv`` it takes the env steps of the first epoch whose deterministic
+evaluation reaches the Zoo's figure, the best return (model selection's, confirmed on fresh episodes) and the
+last epoch's evaluation return. Per preset it prints mean ± std over seeds against the Zoo's figure and
+budget, and writes ``learning.md`` (the table) and ``learning.png`` (every seed's curve, the mean and the
+band between the lowest and the highest seed) to ``--out``.
 """
 from __future__ import annotations
 
 import argparse
-import csv
 import logging
-import tempfile
+import math
+import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence
 
 from maze_cli import RunContext
+from maze_cli.logging.csv import read_stats
 
-# preset: (threshold on the deterministic eval mean return, budget in env steps)
-PRESETS: Dict[str, Tuple[float, int]] = {
-    "cartpole_ppo": (475.0, 100_000),
-    "acrobot_ppo": (-100.0, 200_000),
-    "acrobot_a2c": (-100.0, 200_000),
-    "pendulum_ppo": (-300.0, 500_000),
-    "target_matching_ppo": (16.875, 20_000),  # random play + 75% of the gap to perfect play
-    # SAC presets against the RL Zoo's figures and budgets (box2d and mujoco extras for the last two)
+# preset: (the Zoo's return, the Zoo's env steps for it); PPO and A2C from the Zoo's benchmark table,
+# SAC likewise (box2d and mujoco extras for the LunarLander and HalfCheetah presets)
+ZOO: Dict[str, tuple] = {
+    "cartpole_a2c": (500.0, 500_000),
+    "cartpole_ppo": (500.0, 100_000),
+    "acrobot_a2c": (-83.0, 500_000),
+    "acrobot_ppo": (-73.5, 1_000_000),
+    "mountain_car_ppo": (-110.0, 1_000_000),
+    "pendulum_ppo": (-172.0, 100_000),
+    "mountain_car_continuous_ppo": (88.0, 20_000),
+    "lunar_lander_ppo": (242.0, 1_000_000),
     "pendulum_sac": (-157.0, 20_000),
     "mountain_car_continuous_sac": (94.7, 50_000),
     "lunar_lander_continuous_sac": (260.0, 500_000),
     "half_cheetah_sac": (9535.0, 1_000_000),
 }
+ON_POLICY = [name for name in ZOO if not name.endswith("_sac")]
+STABLE_FRACTION = 0.05  # "stays solved": the last epoch within 5% of the best
+
+
+@dataclass
+class SeedResult:
+    steps_to_figure: Optional[int]
+    best: float
+    final: float
+    wall_seconds: float
+    curve: List[tuple]  # (env steps, eval return) per epoch
+
+    @property
+    def stable(self) -> bool:
+        return abs(self.final - self.best) <= STABLE_FRACTION * abs(self.best)
 
 
 def steps_per_epoch(rc: RunContext) -> int:
@@ -44,43 +66,108 @@ def steps_per_epoch(rc: RunContext) -> int:
     return int(algo.epoch_length) * int(per_update) * int(runner.n_envs)
 
 
-def run_preset(preset: str, seed: int, output_dir: Path, threshold: float, budget: int
-               ) -> Tuple[Optional[int], Optional[float], float, float]:
-    """``(steps to threshold, seconds to threshold, best return, total wall seconds)``; None when not reached."""
-    probe = RunContext(experiment=preset, seed=seed, output_dir=output_dir)
-    n_epochs = budget // steps_per_epoch(probe)
+def run_seed(preset: str, seed: int, budget: int, figure: float, output_dir: Path,
+             overrides: Optional[Dict[str, str]] = None) -> SeedResult:
+    probe = RunContext(experiment=preset, seed=seed, output_dir=output_dir, overrides=overrides)
+    n_epochs = max(1, budget // steps_per_epoch(probe))
     rc = RunContext(experiment=preset, seed=seed, output_dir=output_dir,
-                    overrides={"algorithm.n_epochs": n_epochs, "algorithm.stop_at_return": threshold})
+                    overrides={**(overrides or {}), "algorithm.n_epochs": n_epochs, "algorithm.patience": n_epochs + 1,
+                               "algorithm.stop_at_return": None})
     start = time.perf_counter()
     best = rc.train()
     wall = time.perf_counter() - start
-    with open(rc.run_dir / "stats.csv") as f:
-        rows: List[Dict[str, str]] = list(csv.DictReader(f))
-    seconds = 0.0
-    for row in rows:
-        seconds += float(row["time/epoch_seconds"])
-        if float(row["eval/episode_return_mean"]) >= threshold:
-            return int(row["time/env_steps"]), seconds, best, wall
-    return None, None, best, wall
+    curve = [(int(row["time/env_steps"]), float(row["eval/episode_return_mean"]))
+             for row in read_stats(rc.run_dir / "stats.csv")]
+    reached = next((steps for steps, value in curve if value >= figure), None)
+    return SeedResult(reached, best, curve[-1][1], wall, curve)
+
+
+def mean_std(values: Sequence[float]) -> str:
+    if not values:
+        return "-"
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.1f} ± {spread:.1f}"
+
+
+def table_row(preset: str, budget: int, results: List[SeedResult]) -> str:
+    figure, zoo_budget = ZOO[preset]
+    reached = [r.steps_to_figure for r in results if r.steps_to_figure is not None]
+    steps = f"{statistics.mean(reached):,.0f} (max {max(reached):,})" if reached else "-"
+    return (f"| `{preset}` | {figure:g} at {zoo_budget:,} | {budget:,} | {len(reached)}/{len(results)} | {steps} | "
+            f"{mean_std([r.best for r in results])} | {mean_std([r.final for r in results])} | "
+            f"{sum(r.stable for r in results)}/{len(results)} | {statistics.mean(r.wall_seconds for r in results):.0f} |")
+
+
+TABLE_HEAD = ("| preset | Zoo figure at Zoo steps | our budget | seeds reaching it | env steps to it (mean) | "
+              "best return | last-epoch return | last within 5% of best | wall s per seed |\n"
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+
+
+def plot(results: Dict[str, List[SeedResult]], path: Path) -> None:
+    """One panel per preset: each seed's curve, their mean and the min..max band, the Zoo's figure dashed."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    columns = min(4, len(results))
+    rows = math.ceil(len(results) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3 * rows), squeeze=False)
+    for ax, (preset, seeds) in zip(axes.flat, results.items()):
+        length = min(len(r.curve) for r in seeds)
+        steps = np.array([s for s, _ in seeds[0].curve[:length]])
+        values = np.array([[v for _, v in r.curve[:length]] for r in seeds])
+        for seed_values in values:
+            ax.plot(steps, seed_values, color="tab:blue", alpha=0.25, linewidth=0.8)
+        ax.fill_between(steps, values.min(axis=0), values.max(axis=0), color="tab:blue", alpha=0.15)
+        ax.plot(steps, values.mean(axis=0), color="tab:blue", label=f"mean of {len(seeds)} seeds")
+        ax.axhline(ZOO[preset][0], color="tab:red", linestyle="--", linewidth=1, label="Zoo figure")
+        ax.set_title(preset, fontsize=10)
+        ax.set_xlabel("env steps")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(results):]:
+        ax.axis("off")
+    axes.flat[0].set_ylabel("deterministic eval return")
+    axes.flat[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("presets", nargs="*", default=list(PRESETS), help=f"any of {list(PRESETS)}")
-    parser.add_argument("--seeds", nargs="+", type=int, default=[1])
+    parser.add_argument("presets", nargs="*", default=ON_POLICY, help=f"any of {list(ZOO)}")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[11, 12, 13, 14, 15])
+    parser.add_argument("--budget-fraction", type=float, default=0.5, help="of the Zoo's env steps")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/learning"))
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="overrides for every run, e.g. algorithm.lr=0.001 (to try settings on tuning seeds)")
     parser.add_argument("--verbose", action="store_true", help="show the runs' epoch lines")
     args = parser.parse_args()
+    overrides = dict(item.split("=", 1) for item in args.set)
+    unknown = sorted(set(args.presets) - set(ZOO))
+    if unknown:
+        parser.error(f"unknown preset {unknown[0]!r}: expected one of {list(ZOO)}")
     if not args.verbose:
         logging.getLogger("maze_cli").addFilter(lambda record: False)
-    print(f"{'preset':<22}{'seed':>5}{'threshold':>11}{'budget':>9}{'steps':>9}{'seconds':>9}{'best':>9}{'wall s':>8}")
-    with tempfile.TemporaryDirectory() as tmp:
-        for preset in args.presets:
-            threshold, budget = PRESETS[preset]
-            for seed in args.seeds:
-                steps, seconds, best, wall = run_preset(preset, seed, Path(tmp), threshold, budget)
-                reached = (f"{steps:>9,}{seconds:>9.1f}" if steps is not None else f"{'-':>9}{'-':>9}")
-                print(f"{preset:<22}{seed:>5}{threshold:>11.1f}{budget:>9,}{reached}{best:>9.1f}{wall:>8.1f}",
-                      flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    results: Dict[str, List[SeedResult]] = {}
+    lines = [TABLE_HEAD]
+    print(TABLE_HEAD, flush=True)
+    for preset in args.presets:
+        figure, zoo_budget = ZOO[preset]
+        budget = int(zoo_budget * args.budget_fraction)
+        results[preset] = []
+        for seed in args.seeds:
+            result = run_seed(preset, seed, budget, figure, args.out / "runs", overrides)
+            results[preset].append(result)
+            print(f"  {preset} seed {seed}: first at {result.steps_to_figure}, best {result.best:.1f}, last "
+                  f"{result.final:.1f}, curve " + " ".join(f"{v:.0f}" for _, v in result.curve), flush=True)
+        lines.append(table_row(preset, budget, results[preset]))
+        print(lines[-1], flush=True)
+        (args.out / "learning.md").write_text("\n".join(lines) + "\n")
+        plot(results, args.out / "learning.png")
+    print(f"table and curves: {args.out / 'learning.md'}, {args.out / 'learning.png'}")
 
 
 if __name__ == "__main__":

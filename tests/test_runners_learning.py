@@ -46,7 +46,9 @@ def test_same_seed_and_config_learn_cartpole_under_dev_local_and_ray(ray_session
 
     for runner, r in results.items():
         assert int(r["rows"][-1]["time/env_steps"]) <= BUDGET_STEPS, runner
-        assert r["best"] >= 475, (runner, r["eval"])
+        # each runner learns; what selection keeps of it is tested in test_selection.py (confirmed on fresh episodes,
+        # so a 499 evaluation may be kept at 470 and patience 3 end the run there)
+        assert max(r["eval"]) >= 475, (runner, r["eval"])
         assert all((r["run_dir"] / name).is_file() for name in RUN_FILES), runner
         assert list(r["run_dir"].glob("events.out.tfevents.*")), runner
     columns = {runner: tuple(r["rows"][0].keys()) for runner, r in results.items()}

@@ -26,7 +26,7 @@ def test_a_confirmed_best_is_the_mean_of_fresh_episodes_and_its_checkpoint_is_th
     rc = RunContext(env=CoinFlipEnv, seed=3, overrides={**NOISY, "selection.confirm_episodes": 40})
     best = rc.train()
     rows = rows_of(rc)
-    confirmed = {int(r["epoch"]): float(r["eval/confirmed_return"]) for r in rows if r.get("eval/confirmed_return")}
+    confirmed = {int(r["epoch"]): float(r["eval/confirmed_selection"]) for r in rows if r.get("eval/confirmed_selection")}
     assert confirmed and best == max(confirmed.values())
     assert best <= 0.75  # the max of a few 40-episode means of a fair coin, not the 1.0 of two lucky episodes
     # confirmations happen only for evaluations that beat the best so far, each on its own fresh seeds
@@ -41,8 +41,8 @@ def test_a_candidate_the_fresh_episodes_do_not_confirm_is_not_kept(run_root):
     rc.train()
     best_so_far = float("-inf")
     for row in rows_of(rc):
-        if row.get("eval/confirmed_return"):
-            best_so_far = max(best_so_far, float(row["eval/confirmed_return"]))
+        if row.get("eval/confirmed_selection"):
+            best_so_far = max(best_so_far, float(row["eval/confirmed_selection"]))
         assert float(row["eval/best_return"]) == best_so_far
     assert best_so_far > float("-inf")
 

@@ -5,7 +5,6 @@ from typing import Dict
 
 from maze_cli.algorithms.actor_critic import ActorCritic, loss_terms, weighted_loss
 from maze_cli.train.batch import RolloutBatch
-from maze_cli.train.samples import actor_samples
 
 
 class A2C(ActorCritic):
@@ -14,7 +13,7 @@ class A2C(ActorCritic):
     def update(self, batch: RolloutBatch, epoch: int, progress: float) -> Dict[str, float]:
         cfg = self.config
         train_policy, stats = self.start_update(epoch, progress)
-        samples = actor_samples(batch.to(self.device), cfg.gamma, cfg.gae_lambda, cfg.normalize_advantages)
+        samples = self.training_samples(batch, stats)
         policy_terms, value_terms, entropies = [], [], []
         for actor in samples:
             log_probs, entropy, values = loss_terms(self.policy, self.critic, actor)

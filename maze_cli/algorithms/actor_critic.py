@@ -8,9 +8,11 @@ from torch import nn
 
 from maze_cli.algorithms.config import OnPolicyAlgorithmConfig
 from maze_cli.algorithms.optim import GradientStep
+from maze_cli.algorithms.reward_scaling import RewardScaler
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.policy import TorchPolicy
-from maze_cli.train.samples import TrainingSamples
+from maze_cli.train.batch import RolloutBatch
+from maze_cli.train.samples import TrainingSamples, actor_samples
 
 
 def loss_terms(policy: TorchPolicy, critic: TorchStateCritic, samples: TrainingSamples,
@@ -63,6 +65,7 @@ class ActorCritic:
         parameters = list(dict.fromkeys([*policy.parameters(), *critic.parameters()]))
         self.gradient_step = GradientStep(parameters, config.lr,
                                           config.max_grad_norm, max_nonfinite_updates)
+        self.reward_scaler = RewardScaler(config.gamma) if config.normalize_rewards else None
 
     @property
     def optimizer(self) -> torch.optim.Optimizer:
@@ -74,11 +77,24 @@ class ActorCritic:
         self.gradient_step.set_learning_rate(learning_rate)
         return epoch >= self.config.critic_burn_in_epochs, {"train/learning_rate": learning_rate}
 
+    def training_samples(self, batch: RolloutBatch, stats: Dict[str, float]) -> List[TrainingSamples]:
+        """Per-actor advantages and returns of a rollout, from scaled rewards when ``normalize_rewards``."""
+        cfg = self.config
+        if self.reward_scaler is not None:
+            batch = self.reward_scaler(batch)
+            stats["train/reward_scale"] = self.reward_scaler.scale
+        return actor_samples(batch.to(self.device), cfg.gamma, cfg.gae_lambda, cfg.normalize_advantages)
+
     def models(self) -> Dict[str, nn.Module]:
         return {"policy": self.policy, "critic": self.critic}
 
     def state_dict(self) -> Dict[str, Any]:
-        return {"optimizer": self.optimizer.state_dict()}
+        state = {"optimizer": self.optimizer.state_dict()}
+        if self.reward_scaler is not None:
+            state["reward_scaler"] = self.reward_scaler.state_dict()
+        return state
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
+        if self.reward_scaler is not None and "reward_scaler" in state:
+            self.reward_scaler.load_state_dict(state["reward_scaler"])

@@ -82,6 +82,8 @@ class OnPolicyAlgorithmConfig(AlgorithmConfig):
     :param lr_schedule: ``'constant'``, or ``'linear'``: decay from ``lr`` towards 0 over the planned
         updates (``n_epochs * epoch_length``, or more when ``train(n_epochs)`` asks for more).
     :param normalize_advantages: standardise each actor's advantages per rollout.
+    :param normalize_rewards: divide rewards by the running standard deviation of the discounted return
+        (:mod:`maze_cli.algorithms.reward_scaling`), so value targets stay near unit scale.
     """
 
     critic_burn_in_epochs: int = 0
@@ -95,6 +97,7 @@ class OnPolicyAlgorithmConfig(AlgorithmConfig):
     max_grad_norm: float = 0.0
     lr_schedule: str = "constant"
     normalize_advantages: bool = True
+    normalize_rewards: bool = False
 
     def validate(self) -> None:
         super().validate()

@@ -8,7 +8,7 @@ import torch
 
 from maze_cli.algorithms.actor_critic import ActorCritic, loss_terms, weighted_loss
 from maze_cli.train.batch import RolloutBatch
-from maze_cli.train.samples import TrainingSamples, actor_samples
+from maze_cli.train.samples import TrainingSamples
 
 Minibatch = List[Tuple[TrainingSamples, torch.Tensor]]
 
@@ -67,7 +67,7 @@ class PPO(ActorCritic):
     def update(self, batch: RolloutBatch, epoch: int, progress: float) -> Dict[str, float]:
         cfg = self.config
         train_policy, stats = self.start_update(epoch, progress)
-        samples = actor_samples(batch.to(self.device), cfg.gamma, cfg.gae_lambda, cfg.normalize_advantages)
+        samples = self.training_samples(batch, stats)
         applied: List[Dict[str, float]] = []
         epochs_done = 0
         for _ in range(cfg.n_optimization_epochs):

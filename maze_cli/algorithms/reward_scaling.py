@@ -1,0 +1,68 @@
+"""Reward scaling: rewards divided by the running standard deviation of each env's discounted return.
+
+Value targets then stay near unit scale whatever the env's reward scale (Acrobot's -1 per step sums to
+returns of -100 and more), so the value loss does not dominate a shared gradient norm or the critic's
+learning rate. This is the reward half of Stable-Baselines3's ``VecNormalize`` (Engstrom et al. 2020 found
+it among PPO's most important code-level choices); the discounted return, not the reward, sets the
+scale, and the mean is not subtracted, so the sign of every reward is kept.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Dict
+
+import numpy as np
+import torch
+
+from maze_cli.train.batch import RolloutBatch
+
+
+class RewardScaler:
+    """Running variance of every env's discounted return, updated from each rollout before it is scaled.
+
+    :param gamma: the discount of the returns whose scale is tracked (the algorithm's).
+    :param epsilon: added to the variance (keeps constant-reward envs finite).
+    """
+
+    def __init__(self, gamma: float, epsilon: float = 1e-8):
+        self.gamma = gamma
+        self.epsilon = epsilon
+        self.count, self.mean, self.var = 0, 0.0, 1.0
+        self.returns = np.zeros(0)  # each env's discounted return so far in its current episode
+
+    def __call__(self, batch: RolloutBatch) -> RolloutBatch:
+        """Updates the statistics with ``batch``'s rewards and returns the batch with scaled rewards."""
+        rewards = batch.rewards.detach().cpu().numpy().astype(np.float64)
+        valid = batch.valid.cpu().numpy()
+        ends = batch.episode_end.cpu().numpy()
+        if self.returns.shape != rewards.shape[1:]:
+            self.returns = np.zeros(rewards.shape[1:])
+        seen = []
+        for t in range(rewards.shape[0]):  # a recurrence over time; vectorised over envs
+            self.returns = self.returns * self.gamma + rewards[t]
+            seen.append(self.returns[valid[t]])
+            self.returns[ends[t]] = 0.0
+        self._update(np.concatenate(seen))
+        return replace(batch, rewards=batch.rewards / self.scale)
+
+    @property
+    def scale(self) -> float:
+        """What rewards are divided by."""
+        return float(np.sqrt(self.var + self.epsilon))
+
+    def _update(self, values: np.ndarray) -> None:
+        """Chan et al.'s parallel merge of the running mean/variance with a batch's."""
+        if values.size == 0:
+            return
+        n, mean, var = values.size, float(values.mean()), float(values.var())
+        total = self.count + n
+        delta = mean - self.mean
+        m2 = self.var * self.count + var * n + delta ** 2 * self.count * n / total
+        self.count, self.mean, self.var = total, self.mean + delta * n / total, m2 / total
+
+    def state_dict(self) -> Dict[str, Any]:
+        return {"count": self.count, "mean": self.mean, "var": self.var, "returns": torch.as_tensor(self.returns)}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        self.count, self.mean, self.var = int(state["count"]), float(state["mean"]), float(state["var"])
+        self.returns = state["returns"].numpy()
