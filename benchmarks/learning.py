@@ -9,17 +9,19 @@ with no early stop (``patience`` and ``stop_at_return`` off), so that the last e
 run stays solved. From each run's ``stats.csv`` it takes the env steps of the first epoch whose deterministic
 evaluation reaches the Zoo's figure, the best return (model selection's, confirmed on fresh episodes) and the
 last epoch's evaluation return. Per preset it prints mean ± std over seeds against the Zoo's figure and
-budget, and writes ``learning.md`` (the table) and ``learning.png`` (every seed's curve, the mean and the
-band between the lowest and the highest seed) to ``--out``.
+budget and saves ``<preset>.json`` in ``--out``; from every such file there it writes ``learning.md`` (the
+table) and ``learning.png`` (every seed's curve, the mean and the band between the lowest and the highest
+seed), so invocations for different presets (e.g. one per core) add up to one table.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import math
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -48,6 +50,7 @@ STABLE_FRACTION = 0.05  # "stays solved": the last epoch within 5% of the best
 
 @dataclass
 class SeedResult:
+    seed: int
     steps_to_figure: Optional[int]
     best: float
     final: float
@@ -79,7 +82,7 @@ def run_seed(preset: str, seed: int, budget: int, figure: float, output_dir: Pat
     curve = [(int(row["time/env_steps"]), float(row["eval/episode_return_mean"]))
              for row in read_stats(rc.run_dir / "stats.csv")]
     reached = next((steps for steps, value in curve if value >= figure), None)
-    return SeedResult(reached, best, curve[-1][1], wall, curve)
+    return SeedResult(seed, reached, best, curve[-1][1], wall, curve)
 
 
 def mean_std(values: Sequence[float]) -> str:
@@ -87,6 +90,17 @@ def mean_std(values: Sequence[float]) -> str:
         return "-"
     spread = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{statistics.mean(values):.1f} ± {spread:.1f}"
+
+
+def save(path: Path, budget: int, results: List[SeedResult]) -> None:
+    path.write_text(json.dumps({"budget": budget, "seeds": [asdict(r) for r in results]}))
+
+
+def load(out: Path) -> Dict[str, tuple]:
+    """``{preset: (budget, results)}`` of every ``<preset>.json`` in ``out``, in the order of :data:`ZOO`."""
+    saved = {path.stem: json.loads(path.read_text()) for path in out.glob("*.json") if path.stem in ZOO}
+    return {name: (saved[name]["budget"], [SeedResult(**seed) for seed in saved[name]["seeds"]])
+            for name in ZOO if name in saved}
 
 
 def table_row(preset: str, budget: int, results: List[SeedResult]) -> str:
@@ -151,22 +165,22 @@ def main() -> None:
     if not args.verbose:
         logging.getLogger("maze_cli").addFilter(lambda record: False)
     args.out.mkdir(parents=True, exist_ok=True)
-    results: Dict[str, List[SeedResult]] = {}
-    lines = [TABLE_HEAD]
     print(TABLE_HEAD, flush=True)
     for preset in args.presets:
         figure, zoo_budget = ZOO[preset]
         budget = int(zoo_budget * args.budget_fraction)
-        results[preset] = []
+        results: List[SeedResult] = []
         for seed in args.seeds:
             result = run_seed(preset, seed, budget, figure, args.out / "runs", overrides)
-            results[preset].append(result)
+            results.append(result)
             print(f"  {preset} seed {seed}: first at {result.steps_to_figure}, best {result.best:.1f}, last "
                   f"{result.final:.1f}, curve " + " ".join(f"{v:.0f}" for _, v in result.curve), flush=True)
-        lines.append(table_row(preset, budget, results[preset]))
-        print(lines[-1], flush=True)
-        (args.out / "learning.md").write_text("\n".join(lines) + "\n")
-        plot(results, args.out / "learning.png")
+        print(table_row(preset, budget, results), flush=True)
+        save(args.out / f"{preset}.json", budget, results)
+        everything = load(args.out)
+        rows = [table_row(name, saved_budget, seeds) for name, (saved_budget, seeds) in everything.items()]
+        (args.out / "learning.md").write_text("\n".join([TABLE_HEAD, *rows]) + "\n")
+        plot({name: seeds for name, (_, seeds) in everything.items()}, args.out / "learning.png")
     print(f"table and curves: {args.out / 'learning.md'}, {args.out / 'learning.png'}")
 
 
