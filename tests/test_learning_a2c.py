@@ -29,7 +29,7 @@ def test_a2c_solves_cartpole_within_150k_steps(run_root, seed):
         rows = list(csv.DictReader(f))
     assert int(rows[-1]["time/env_steps"]) <= BUDGET_STEPS
     eval_returns = [float(r["eval/episode_return_mean"]) for r in rows]
-    confirmed = [float(r["eval/confirmed_selection"]) for r in rows if r.get("eval/confirmed_selection")]
-    assert max(confirmed) == best >= 475, (eval_returns, confirmed)  # selection keeps confirmed bests
+    # the best's value is its mean over fresh confirmation episodes, not one (lucky) evaluation
+    assert float(rows[-1]["eval/best_return"]) == best >= 475, (eval_returns, best)
     # The policy RunContext keeps is the selected best one; re-evaluate it on fresh episodes.
     assert rc.evaluate(n_episodes=10, deterministic=True)["eval/episode_return_mean"] >= 475

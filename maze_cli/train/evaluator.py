@@ -94,11 +94,13 @@ class RolloutEvaluator:
             self.model_selection.update(stats[f"{self.prefix}/episode_return_mean"])
         return stats
 
-    def confirm(self, policy: TorchPolicy, n_episodes: int) -> Dict[str, float]:
+    def confirm(self, policy: TorchPolicy, n_episodes: int, same_episodes: bool = False) -> Dict[str, float]:
         """Statistics of ``n_episodes`` more episodes on the same envs, from seeds no regular evaluation uses
-        (each confirmation after the same evaluation gets its own), without notifying model selection."""
-        index = self._count * CONFIRMATIONS_PER_EVALUATION + self._confirmations
-        self._confirmations = min(self._confirmations + 1, CONFIRMATIONS_PER_EVALUATION - 1)
+        (each confirmation after the same evaluation gets its own, unless ``same_episodes`` replays the start
+        states of the previous one, for a paired comparison), without notifying model selection."""
+        if not same_episodes:
+            self._confirmations = min(self._confirmations + 1, CONFIRMATIONS_PER_EVALUATION)
+        index = self._count * CONFIRMATIONS_PER_EVALUATION + self._confirmations - 1
         confirmation = RolloutEvaluator(vector_env=self.vector_env, n_episodes=n_episodes,
                                         deterministic=self.deterministic,
                                         seed=None if self._seed is None else self._seed + CONFIRMATION_SEED_OFFSET,

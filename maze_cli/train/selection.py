@@ -75,9 +75,10 @@ class ModelSelectionCallback:
     :param metric: ``return`` or ``kpi/<name>`` (see :func:`selection_return`).
     :param mode: ``max`` or ``min``.
     :param confirm_episodes: a candidate whose evaluation beats the best is kept only if this many fresh
-        episodes (seeds no evaluation uses) beat it too, and their mean becomes the best value: a small noisy
-        evaluation picks a lucky policy, and comparing the next lucky one against a lucky best would keep
-        it forever (0: keep a candidate on its evaluation alone).
+        episodes (seeds no evaluation uses) beat the best too (0: keep a candidate on its evaluation alone).
+        The best plays the same fresh episodes, and its value is the mean over every episode it has played
+        in these comparisons. A small noisy evaluation picks the luckiest policy; comparing the next
+        candidate with a best that was itself lucky would keep it, and report its lucky value, forever.
 
     A later ``train()`` call continues from the weights where the previous one stopped (the
     optimiser state belongs to those), while between calls the models hold the selected best.
@@ -89,6 +90,7 @@ class ModelSelectionCallback:
         self.selection = BestModelSelection(mode=mode)
         self._best: Optional[ModelState] = None
         self._continue: Optional[ModelState] = None
+        self._evidence = (0.0, 0)  # sum and count of the best's confirmation episodes
 
     def on_train_start(self, loop: Any) -> None:
         if self._continue is not None:
@@ -97,17 +99,35 @@ class ModelSelectionCallback:
 
     def on_epoch_end(self, loop: Any, stats: Dict[str, float]) -> None:
         value = selection_return(stats, self.metric)
-        if self.confirm_episodes and loop.evaluator is not None and self.selection.beats_best(value):
-            confirmation = loop.evaluator.confirm(loop.policy, self.confirm_episodes)
-            value = selection_return(confirmation, self.metric)
-            stats["eval/confirmed_selection"] = value
-            stats["eval/confirmed_episodes"] = self.confirm_episodes
-            if self.metric == "return":
-                stats["eval/confirmed_return"] = value
-        if self.selection.update(value):
+        confirming = self.confirm_episodes and loop.evaluator is not None and self.selection.beats_best(value)
+        if confirming:
+            value = self._confirm(loop, stats)
+        kept = self.selection.update(value)
+        if kept:
             self._best = copy_models(loop)
+            self._evidence = (value * self.confirm_episodes, self.confirm_episodes) if confirming else (0.0, 0)
             loop.save(BEST_CHECKPOINT)
+        stats["eval/new_best"] = float(kept)
         stats["eval/best_return"] = self.selection.best_return
+
+    def _confirm(self, loop: Any, stats: Dict[str, float]) -> float:
+        """The candidate's value on fresh episodes; the best plays the same ones, which refines its value."""
+        n = self.confirm_episodes
+        candidate = selection_return(loop.evaluator.confirm(loop.policy, n), self.metric)
+        stats["eval/confirmed_selection"] = candidate
+        stats["eval/confirmed_episodes"] = n
+        if self.metric == "return":
+            stats["eval/confirmed_return"] = candidate
+        if self._best is not None:
+            current = copy_models(loop)
+            load_models(loop, self._best)
+            best = selection_return(loop.evaluator.confirm(loop.policy, n, same_episodes=True), self.metric)
+            load_models(loop, current)
+            total, count = self._evidence
+            self._evidence = (total + best * n, count + n)
+            self.selection.best_return = self._evidence[0] / self._evidence[1]
+            stats["eval/best_on_same_episodes"] = best
+        return candidate
 
     def on_train_end(self, loop: Any) -> None:
         if self._best is not None:
