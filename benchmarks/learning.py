@@ -137,6 +137,7 @@ def plot(results: Dict[str, List[SeedResult]], path: Path) -> None:
         ax.plot(steps, values.mean(axis=0), color="tab:blue", label=f"mean of {len(seeds)} seeds")
         ax.axhline(ZOO[preset][0], color="tab:red", linestyle="--", linewidth=1, label="Zoo figure")
         ax.set_title(preset, fontsize=10)
+        ax.xaxis.set_major_formatter(lambda x, _: f"{x / 1000:g}k")
         ax.set_xlabel("env steps")
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(results):]:
