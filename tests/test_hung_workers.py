@@ -9,7 +9,9 @@ from maze_cli.train.checkpoint import load_checkpoint
 
 HANG = ["env._target_=faulty_envs.hanging_cartpole", "~env.name", "runner=local", "runner.n_workers=2",
         "runner.step_timeout_s=2", "algorithm.n_epochs=3", "algorithm.epoch_length=4",
-        "algorithm.n_rollout_steps=50", "algorithm.eval_repeats=2"]
+        "algorithm.n_rollout_steps=50", "algorithm.eval_repeats=2", "selection.confirm_episodes=0"]
+# (no confirmation episodes: each env counts its own steps, and the hang at step 300 is meant for a training
+# worker in epoch 2, not for an evaluation env that confirmation episodes would take past step 300 earlier)
 ENV = {"PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'tests'}"}
 # Ray's workers import the test envs too
 RAY_ENV = f"runner.runtime_env={{env_vars:{{PYTHONPATH:'{REPO}{os.pathsep}{REPO / 'tests'}'}}}}"
