@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 
-from cli_helpers import REPO, maze_run, only_run_dir
+from cli_helpers import REPO, default_sigint, maze_run, only_run_dir
 from faulty_envs import failing_cartpole
 from maze_cli import RunContext
 from maze_cli.envs import EnvError, EnvWorkerDied
@@ -77,7 +77,7 @@ def _start_long_run(run_root, extra=()):
     return subprocess.Popen(
         [sys.executable, "-m", "maze_cli", "env._target_=faulty_envs.slow_cartpole", "~env.name",
          "algorithm.n_epochs=1000", "algorithm.epoch_length=5", "algorithm.n_rollout_steps=20", *extra],
-        cwd=run_root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=run_root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=default_sigint)
 
 
 def _wait_for_epochs(run_root, n, timeout=120):

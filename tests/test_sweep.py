@@ -13,7 +13,7 @@ import pytest
 from omegaconf import OmegaConf
 from packaging.requirements import Requirement
 
-from cli_helpers import REPO, maze_run, only_run_dir
+from cli_helpers import REPO, default_sigint, maze_run, only_run_dir
 
 optuna = pytest.importorskip("optuna", reason="the sweep extra is part of the test extra")
 
@@ -81,7 +81,8 @@ def test_optuna_sweep_prunes_reports_and_its_best_preset_trains_the_same_config(
 def test_interrupted_sweep_resumes_with_the_remaining_trials_only(run_root):
     args = TUNE + ["hydra.sweeper.pruner.name=none", "hydra.sweeper.sampler.seed=3"]
     env = {"PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "maze_cli"] + args, cwd=run_root, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([sys.executable, "-m", "maze_cli"] + args, cwd=run_root, preexec_fn=default_sigint,
+                            stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, env={**__import__("os").environ, **env})
     sweep = run_root / STUDY
     deadline = time.monotonic() + 240
