@@ -19,7 +19,7 @@ from maze_cli.config_compose import drop_keys_of_replaced_targets
 from maze_cli.help import register_resolver
 from maze_cli.logging.console import setup_logging
 from maze_cli.sweep import register_sweeper, write_job_result
-from maze_cli.train.interrupts import TrainingInterrupted
+from maze_cli.train.interrupts import TrainingInterrupted, active_stop_request
 
 logger = logging.getLogger("maze_cli")
 
@@ -79,10 +79,14 @@ def report_errors(task: Callable[[DictConfig, Path], float], cfg: DictConfig) ->
     failed entry in the sweep summary (and NaN for the sweeper) for a sweep job."""
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     start = time.perf_counter()
-    # outside training (building, drawing the learning curve) SIGTERM ends the task like Ctrl-C does;
-    # during training the loop's own handlers save a checkpoint first
-    signal.signal(signal.SIGTERM, _interrupt)
+    sweep_stop = active_stop_request()
+    if sweep_stop is None:
+        # outside training (building, drawing the learning curve) SIGTERM ends the task like Ctrl-C does;
+        # during training the loop's own handlers save a checkpoint first
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
+        if sweep_stop is not None:
+            sweep_stop.check()  # the sweep was stopped: start no further job
         return task(cfg, run_dir)
     except TrainingInterrupted as interrupt:
         sys.exit(interrupt.exit_code)

@@ -2,6 +2,7 @@
 import logging
 import math
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -48,7 +49,9 @@ class MazeOptunaSweeper(Sweeper):
     def _sweep(self, arguments: List[str]) -> List[Any]:
         from maze_cli.sweep.space import parse_search_space
         from maze_cli.sweep.study import storage_url
+        from maze_cli.sweep.summary import write_sweep_summary
         from maze_cli.sweep.tuning import finished_trials, open_study
+        from maze_cli.train.interrupts import StopRequest
 
         sweep_dir = Path(self.config.hydra.sweep.dir)
         space = parse_search_space(arguments, self.params)
@@ -61,16 +64,26 @@ class MazeOptunaSweeper(Sweeper):
         done = finished_trials(study)
         log.info(f"Optuna study {study.study_name!r} in {storage}: {done} of {n_trials} trials done")
         returns: List[Any] = []
-        while done < n_trials:
-            batch = min(self.settings["n_jobs"], n_trials - done)
-            returns.extend(self._run_batch(study, space, storage, sweep_dir, batch))
-            done = finished_trials(study)
+        with StopRequest() as stop:  # Ctrl-C: the running job saves and stops, no further trial starts
+            try:
+                while done < n_trials and stop.signum is None:
+                    batch = min(self.settings["n_jobs"], n_trials - done)
+                    returns.extend(self._run_batch(study, space, storage, sweep_dir, batch))
+                    done = finished_trials(study)
+            except (KeyboardInterrupt, SystemExit):
+                if stop.signum is None:
+                    raise
+            if stop.signum is not None:
+                write_sweep_summary(sweep_dir)
+                print(f"sweep stopped by {signal.Signals(stop.signum).name}: {finished_trials(study)} of {n_trials} "
+                      f"trials done in {sweep_dir}; run the same command again to resume", file=sys.stderr)
+                raise SystemExit(128 + stop.signum)
         return returns
 
     def _run_batch(self, study: Any, space: Any, storage: str, sweep_dir: Path, size: int) -> List[Any]:
         """Ask ``size`` trials, run them as one launcher batch, tell the study their outcomes."""
         from maze_cli.sweep.summary import write_sweep_summary
-        from maze_cli.sweep.tuning import fail_interrupted, next_job_number, tell_outcome
+        from maze_cli.sweep.tuning import next_job_number, settle_stopped_batch, tell_outcome
 
         first_job = next_job_number(sweep_dir)
         trials: List[Any] = []
@@ -83,7 +96,7 @@ class MazeOptunaSweeper(Sweeper):
             self.validate_batch_is_legal(batch)
             jobs = self.launcher.launch(batch, initial_job_idx=first_job)
         except BaseException:
-            fail_interrupted(study, trials)
+            settle_stopped_batch(study, trials, sweep_dir)
             raise
         for offset, (trial, job) in enumerate(zip(trials, jobs)):
             status = tell_outcome(study, trial, job, first_job + offset)

@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from maze_cli.core.errors import ConfigError
 from maze_cli.sweep.study import STUDY_FILE, make_pruner, make_sampler, open_storage
-from maze_cli.sweep.summary import JOB_RESULT, record_job_result
+from maze_cli.sweep.summary import JOB_RESULT, read_job_results, record_job_result
 
 INTERRUPTED = "interrupted"
 """User attribute of a trial whose sweep was stopped while it ran: failed, but not counted as done."""
@@ -50,28 +50,36 @@ def next_job_number(sweep_dir: Path) -> int:
     return max(numbers, default=-1) + 1
 
 
-def fail_interrupted(study: Any, trials: List[Any]) -> None:
-    """Mark the trials of a batch that was stopped (Ctrl-C) so a resumed sweep runs them again."""
+def settle_stopped_batch(study: Any, trials: List[Any], sweep_dir: Path) -> None:
+    """Tell the study how the trials of a stopped batch (Ctrl-C) ended: a job that wrote its result
+    finished; the others are marked interrupted, so a resumed sweep runs them again."""
     from optuna.trial import TrialState
 
+    results = {r["job"]: r for r in read_job_results(sweep_dir)}
     for trial in trials:
-        trial.set_user_attr(INTERRUPTED, True)
-        study.tell(trial, state=TrialState.FAIL)
+        result = results.get(trial.user_attrs.get("job"))
+        if result is not None:
+            _tell(study, trial, result["status"], result["best_eval_return"])
+        else:
+            trial.set_user_attr(INTERRUPTED, True)
+            study.tell(trial, state=TrialState.FAIL)
 
 
 def tell_outcome(study: Any, trial: Any, job: JobReturn, job_number: int) -> str:
     """Tell the study how a job ended (completed with its value, pruned, or failed); returns the status."""
-    from optuna.trial import TrialState
-
     run_dir = Path(job.hydra_cfg.hydra.runtime.output_dir) if job.hydra_cfg is not None else None
     if job.status == JobStatus.FAILED:
         error = f"{type(job._return_value).__name__}: {job._return_value}"
         if run_dir is not None and not (run_dir / JOB_RESULT).is_file():
             record_job_result(run_dir, job_number, list(job.overrides), "failed", error=error)
-        study.tell(trial, state=TrialState.FAIL)
-        return "failed"
-    status = _job_status(run_dir)
-    value = job.return_value
+        return _tell(study, trial, "failed", None)
+    return _tell(study, trial, _job_status(run_dir), job.return_value)
+
+
+def _tell(study: Any, trial: Any, status: str, value: Any) -> str:
+    """Completed with a finite value, pruned, or failed (anything else); returns the status told."""
+    from optuna.trial import TrialState
+
     if status == "pruned":
         study.tell(trial, state=TrialState.PRUNED)
     elif status == "failed" or value is None or not math.isfinite(value):
