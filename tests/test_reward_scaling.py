@@ -39,7 +39,7 @@ def test_rewards_are_divided_by_the_std_of_discounted_returns_that_restart_at_ep
 def test_invalid_cells_are_not_counted():
     scaler = RewardScaler(gamma=1.0, epsilon=0.0)
     scaler(rollout([[1.0], [0.0], [3.0]], [[True], [False], [False]], valid=[[True], [False], [True]]))
-    assert scaler.count == 2 and scaler.scale == pytest.approx(np.std([1.0, 3.0]))
+    assert scaler.moments.count == 2 and scaler.scale == pytest.approx(np.std([1.0, 3.0]))
 
 
 def test_the_scaler_state_is_checkpointed_and_a_resumed_run_continues_with_it(run_root):

@@ -14,6 +14,7 @@ from typing import Any, Dict
 import numpy as np
 import torch
 
+from maze_cli.models.normalization import RunningMoments
 from maze_cli.train.batch import RolloutBatch
 
 
@@ -27,7 +28,7 @@ class RewardScaler:
     def __init__(self, gamma: float, epsilon: float = 1e-8):
         self.gamma = gamma
         self.epsilon = epsilon
-        self.count, self.mean, self.var = 0, 0.0, 1.0
+        self.moments = RunningMoments(())
         self.returns = np.zeros(0)  # each env's discounted return so far in its current episode
 
     def __call__(self, batch: RolloutBatch) -> RolloutBatch:
@@ -42,27 +43,18 @@ class RewardScaler:
             self.returns = self.returns * self.gamma + rewards[t]
             seen.append(self.returns[valid[t]])
             self.returns[ends[t]] = 0.0
-        self._update(np.concatenate(seen))
+        self.moments.update(torch.from_numpy(np.concatenate(seen)))
         return replace(batch, rewards=batch.rewards / self.scale)
 
     @property
     def scale(self) -> float:
         """What rewards are divided by."""
-        return float(np.sqrt(self.var + self.epsilon))
-
-    def _update(self, values: np.ndarray) -> None:
-        """Chan et al.'s parallel merge of the running mean/variance with a batch's."""
-        if values.size == 0:
-            return
-        n, mean, var = values.size, float(values.mean()), float(values.var())
-        total = self.count + n
-        delta = mean - self.mean
-        m2 = self.var * self.count + var * n + delta ** 2 * self.count * n / total
-        self.count, self.mean, self.var = total, self.mean + delta * n / total, m2 / total
+        return float(torch.sqrt(self.moments.var + self.epsilon))
 
     def state_dict(self) -> Dict[str, Any]:
-        return {"count": self.count, "mean": self.mean, "var": self.var, "returns": torch.as_tensor(self.returns)}
+        return {**self.moments.state_dict(), "returns": torch.as_tensor(self.returns)}
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
-        self.count, self.mean, self.var = int(state["count"]), float(state["mean"]), float(state["var"])
+        self.moments.load_state_dict({key: torch.as_tensor(state[key], dtype=torch.float64)
+                                      for key in ("mean", "var", "count")})
         self.returns = state["returns"].numpy()
