@@ -1,13 +1,15 @@
 """Evaluation episodes and model selection: one batched path for every env kind."""
 from __future__ import annotations
 
-from typing import Dict, Optional
+from dataclasses import dataclass
+from typing import Callable, Dict, Optional
 
 import gymnasium as gym
 import numpy as np
 import torch
 
 from maze_cli.envs.log_stats import EpisodeStats, LogStatsWrapper
+from maze_cli.envs.maze_env import ActorID
 from maze_cli.envs.vector import SequentialVectorEnv, VectorEnv
 from maze_cli.models.policy import TorchPolicy
 from maze_cli.train.acting import EnvActions, actor_groups, group_observations
@@ -23,6 +25,51 @@ def _episode_quota(n_episodes: int, n_envs: int) -> np.ndarray:
     quota = np.full(n_envs, n_episodes // n_envs)
     quota[:n_episodes % n_envs] += 1
     return quota
+
+
+Act = Callable[[ActorID, Dict[str, np.ndarray], Optional[np.ndarray]], Dict[str, np.ndarray]]
+"""``act(actor, raw observations of the env rows waiting for it, those rows (None: all envs)) -> env actions``."""
+
+
+@dataclass
+class PlayedEpisodes:
+    """What :func:`play_episodes` played: the episodes' statistics, and per env the summed return and
+    length of the episodes it counted (with one episode per env: that episode's)."""
+
+    episodes: EpisodeStats
+    env_returns: np.ndarray
+    env_lengths: np.ndarray
+
+
+def play_episodes(env: VectorEnv, act: Act, quota: np.ndarray, seed: Optional[int]) -> PlayedEpisodes:
+    """Steps all envs of ``env`` together until env ``i`` has finished ``quota[i]`` episodes; ``act`` picks the
+    actions per actor, batched over the envs waiting for it. An env whose worker restarted plays its episode
+    again; an env past its quota keeps stepping, uncounted (the vector env steps all envs)."""
+    n = env.num_envs
+    step = env.reset(seed=seed)
+    remaining = quota.copy()
+    returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
+    env_returns, env_lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
+    episodes, actions = EpisodeStats(), EnvActions(n)
+    while remaining.any():
+        for actor_index, rows in actor_groups(step.actors, len(env.actor_ids)):
+            actor = env.actor_ids[actor_index]
+            actions.put(actor[0], rows, act(actor, group_observations(step, actor[0], rows), rows))
+        step = env.step(actions.arrays)
+        counting = (remaining > 0) & step.valid
+        if step.restarted is not None:  # their worker failed: those episodes start again
+            counting &= ~step.restarted
+            returns[step.restarted], lengths[step.restarted] = 0.0, 0
+        returns += np.where(counting, step.rewards, 0.0)
+        lengths += counting & step.flat_step_done
+        ended = counting & (step.terminated | step.truncated)
+        episodes.add_kpis(kpis for env_index, kpis in step.episode_kpis.items() if ended[env_index])
+        episodes.add_episodes(returns[ended], lengths[ended])
+        env_returns[ended] += returns[ended]
+        env_lengths[ended] += lengths[ended]
+        returns[ended], lengths[ended] = 0.0, 0
+        remaining -= ended
+    return PlayedEpisodes(episodes, env_returns, env_lengths)
 
 
 class RolloutEvaluator:
@@ -61,35 +108,19 @@ class RolloutEvaluator:
     @torch.inference_mode()
     def evaluate(self, policy: TorchPolicy) -> Dict[str, float]:
         """Statistics of ``n_episodes`` fresh episodes."""
-        env, n = self.vector_env, self.vector_env.num_envs
         seed = None if self._seed is None else self._seed + EVALUATION_SEED_STRIDE * self._count
         self._count += 1
         self._confirmations = 0
-        step = env.reset(seed=seed)
-        remaining = _episode_quota(self.n_episodes, n)
-        returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
-        episodes, actions = EpisodeStats(), EnvActions(n)
         device = next(policy.parameters()).device
-        while remaining.any():
-            for actor_index, rows in actor_groups(step.actors, len(env.actor_ids)):
-                actor = env.actor_ids[actor_index]
-                obs = policy.converters[actor[0]](group_observations(step, actor[0], rows))
-                dist = policy.distribution({k: v.to(device) for k, v in obs.items()}, actor)
-                sampled = dist.deterministic_sample() if self.deterministic else dist.sample()
-                actions.put(actor[0], rows, dist.env_actions(sampled))
-            step = env.step(actions.arrays)
-            counting = (remaining > 0) & step.valid
-            if step.restarted is not None:  # their worker failed: those episodes start again
-                counting &= ~step.restarted
-                returns[step.restarted], lengths[step.restarted] = 0.0, 0
-            returns += np.where(counting, step.rewards, 0.0)
-            lengths += counting & step.flat_step_done
-            ended = counting & (step.terminated | step.truncated)
-            episodes.add_kpis(kpis for env, kpis in step.episode_kpis.items() if ended[env])
-            episodes.add_episodes(returns[ended], lengths[ended])
-            returns[ended], lengths[ended] = 0.0, 0
-            remaining -= ended
-        stats = episodes.reduce(self.prefix)
+
+        def act(actor: ActorID, observations: Dict[str, np.ndarray], rows: Optional[np.ndarray]
+                ) -> Dict[str, np.ndarray]:
+            obs = policy.converters[actor[0]](observations)
+            dist = policy.distribution({k: v.to(device) for k, v in obs.items()}, actor)
+            return dist.env_actions(dist.deterministic_sample() if self.deterministic else dist.sample())
+
+        quota = _episode_quota(self.n_episodes, self.vector_env.num_envs)
+        stats = play_episodes(self.vector_env, act, quota, seed).episodes.reduce(self.prefix)
         if self.model_selection is not None:
             self.model_selection.update(stats[f"{self.prefix}/episode_return_mean"])
         return stats
