@@ -27,6 +27,7 @@ _HOMES = {
     "TorchModelBlock": "maze_cli.models",
     "A2CAlgorithmConfig": "maze_cli.algorithms.config",
     "BCAlgorithmConfig": "maze_cli.algorithms.config",
+    "ESAlgorithmConfig": "maze_cli.algorithms.config",
     "PPOAlgorithmConfig": "maze_cli.algorithms.config",
     "SACAlgorithmConfig": "maze_cli.algorithms.config",
     "ConfigError": "maze_cli.core.errors",

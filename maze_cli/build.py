@@ -16,8 +16,9 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from maze_cli.algorithms.a2c import A2C
 from maze_cli.algorithms.bc import BC
-from maze_cli.algorithms.config import (A2CAlgorithmConfig, AlgorithmConfig, BCAlgorithmConfig, PPOAlgorithmConfig,
-                                        SACAlgorithmConfig)
+from maze_cli.algorithms.config import (A2CAlgorithmConfig, AlgorithmConfig, BCAlgorithmConfig,
+                                        ESAlgorithmConfig, PPOAlgorithmConfig, SACAlgorithmConfig)
+from maze_cli.algorithms.es import ES
 from maze_cli.algorithms.ppo import PPO
 from maze_cli.algorithms.sac import SAC
 from maze_cli.config_validation import instantiate_node, target_of, validated_dataclass
@@ -45,7 +46,7 @@ from maze_cli.train.stop_rules import EarlyStopping, StopAtReturn
 logger = logging.getLogger("maze_cli")
 
 ALGORITHMS: Dict[type, Type[Any]] = {A2CAlgorithmConfig: A2C, PPOAlgorithmConfig: PPO, SACAlgorithmConfig: SAC,
-                                     BCAlgorithmConfig: BC}
+                                     BCAlgorithmConfig: BC, ESAlgorithmConfig: ES}
 """Algorithm config class -> algorithm class; each algorithm registers itself here."""
 
 EVAL_SEED_OFFSET = 1_000_003
@@ -123,6 +124,10 @@ class Components:
 
         def make_collector(first_epoch: int):
             # A later train() call continues with fresh env episodes rather than replaying the first ones.
+            if hasattr(algorithm, "make_collector"):  # whole episodes of a population (ES), on the runner's
+                return algorithm.make_collector(  # evaluation envs: workers of their own under runner=local
+                    self.runner.make_evaluation_env(self.env_factory, algorithm.population_size, self.probe_env),
+                    seed + 7919 * first_epoch)
             return self.runner.make_collector(self.env_factory, self.policy, algorithm.critic, algorithm.rollout_steps,
                                               seed + 7919 * first_epoch, self.probe_env,
                                               algorithm.store_next_observations)

@@ -117,12 +117,17 @@ class TorchPolicy(nn.Module):
 
     def distribution(self, obs: Dict[str, torch.Tensor], actor_id: ActorID = (0, 0)) -> DictProbabilityDistribution:
         """The action distribution for a batch of converted observations, masked by their mask keys."""
+        return self.distribution_from_logits(self.logits(obs, actor_id), obs, actor_id)
+
+    def distribution_from_logits(self, logits: Dict[str, torch.Tensor], obs: Dict[str, torch.Tensor],
+                                 actor_id: ActorID = (0, 0)) -> DictProbabilityDistribution:
+        """The distribution for network outputs computed elsewhere (e.g. with perturbed weights), masked by
+        the mask keys of ``obs``."""
         key = self.network_key(actor_id)
         parameters = {head: dict(params.items()) for head, params in self.distribution_parameters[key].items()}
         masks = {head: obs[obs_key] for head, obs_key in self.mask_keys[actor_id[0]].items()}
         try:
-            return self.distribution_mappers[actor_id[0]].logits_dict_to_distribution(
-                self.logits(obs, actor_id), parameters, masks)
+            return self.distribution_mappers[actor_id[0]].logits_dict_to_distribution(logits, parameters, masks)
         except ValueError as err:
             if not masks:
                 raise

@@ -17,6 +17,12 @@ def apply_budget(algorithm: AlgorithmConfig, n_envs: int, budget: Optional[Any])
     """A copy of ``algorithm`` whose ``epoch_length`` covers about ``eval_every_env_steps`` env steps and whose
     ``n_epochs`` cover ``env_steps`` (rounded up to whole epochs); unset keys leave the algorithm's values."""
     budget = dict(budget or {})
+    if algorithm.steps_per_env_per_update is None:
+        if all(value is None for value in budget.values()):
+            return algorithm
+        raise ConfigError(f"budget: {type(algorithm).__name__} plays whole episodes, so a budget in env steps "
+                          f"cannot be turned into updates; set algorithm.n_epochs and algorithm.epoch_length "
+                          f"(updates per epoch) instead")
     unknown = sorted(set(budget) - {"env_steps", "eval_every_env_steps"})
     if unknown:
         raise ConfigError(f"budget.{unknown[0]}: unknown key; budget takes env_steps and eval_every_env_steps")
@@ -35,6 +41,12 @@ def apply_budget(algorithm: AlgorithmConfig, n_envs: int, budget: Optional[Any])
 
 def describe_budget(algorithm: AlgorithmConfig, n_envs: int) -> str:
     """The run's first line: envs, env steps per update and per epoch, evaluation interval and budget."""
+    if algorithm.steps_per_env_per_update is None:  # whole episodes per update (ES)
+        evaluation = f"evaluation every epoch ({algorithm.eval_repeats} episodes)" \
+            if algorithm.eval_repeats > 0 else "no evaluation"
+        return (f"population of {algorithm.population_size} (one episode each) per update, "
+                f"{algorithm.epoch_length} updates per epoch, {evaluation}; budget {algorithm.n_epochs} epochs = "
+                f"{algorithm.n_epochs * algorithm.epoch_length} updates")
     per_update = algorithm.steps_per_env_per_update * n_envs
     per_epoch = per_update * algorithm.epoch_length
     evaluation = f"evaluation every {per_epoch:,} env steps ({algorithm.eval_repeats} episodes)" \
