@@ -14,10 +14,10 @@ PAGES = [REPO / "README.md"] + sorted(p for p in (REPO / "docs").glob("*.md") if
 FENCE = re.compile(r"```(python|bash)\n(.*?)```", re.S)
 
 # Training commands in the docs run with a budget of a few updates; everything else is as written.
-# algorithm=sac and algorithm=bc have no n_rollout_steps to shorten.
+# algorithm=sac, algorithm=bc and algorithm=es have no n_rollout_steps to shorten.
 SHIM = """#!/usr/bin/env bash
 case " $* " in *" -cn rollout "*|*" -cn sweep_report "*|*" -cn export "*|*"--help"*|*"--cfg"*) exec "{python}" -m maze_cli "$@";; esac
-case " $* " in *sac*|*" algorithm=bc "*) exec "{python}" -m maze_cli "$@" algorithm.n_epochs=1 algorithm.epoch_length=2;; esac
+case " $* " in *sac*|*" algorithm=bc "*|*" algorithm=es "*|*"=cartpole_es "*) exec "{python}" -m maze_cli "$@" algorithm.n_epochs=1 algorithm.epoch_length=2;; esac
 exec "{python}" -m maze_cli "$@" algorithm.n_epochs=1 algorithm.epoch_length=2 algorithm.n_rollout_steps=10
 """
 
