@@ -123,6 +123,13 @@ def test_es_solves_cartpole(run_root, seed):
 
 
 @pytest.mark.learning
+def test_es_solves_acrobot_within_ten_generations(run_root):
+    """The preset was tuned on seeds 1-3 (solved after 5 generations on each)."""
+    rc = RunContext(experiment="acrobot_es", seed=4, output_dir=run_root, overrides={"algorithm.n_epochs": 2})
+    assert rc.train() >= -100
+
+
+@pytest.mark.learning
 def test_es_solves_cartpole_with_its_episodes_in_two_worker_processes(run_root):
     rc = RunContext(experiment="cartpole_es", runner="local", seed=6, output_dir=run_root,
                     overrides={"runner.n_workers": 2})
