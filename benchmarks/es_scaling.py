@@ -4,6 +4,8 @@ A generation of ES is ``2 * n_pairs`` whole episodes with perturbed weights, pla
 runner's evaluation envs (``runner=local``: worker processes). This measures env steps/s of playing
 generations (the ES update itself takes well under a millisecond) with 1 and 2 workers, round by round
 so that other load on the machine affects both alike, and prints the ratio (the issue's goal: >= 1.7x).
+Env steps count the members' episodes only: a generation lasts as long as its longest episode, and the
+envs whose episode ended meanwhile keep stepping (uncounted), as in every batched evaluation.
 
     python benchmarks/es_scaling.py                   # ~1 minute
     python benchmarks/es_scaling.py --step-cost-ms 0  # cheap envs: the per-step message cost shows
@@ -17,36 +19,40 @@ import statistics
 import time
 from typing import Dict, List
 
+import torch
+
 from maze_cli.build import build
 from maze_cli.config_compose import compose_config
 from maze_cli.envs.expensive import ExpensiveGymEnv
 from maze_cli.runners import LocalRunner
 
 
-def rate(collector, seconds: float) -> float:
-    """Env steps/s of whole generations played for at least ``seconds``."""
+def rate(collector, generations: int) -> float:
+    """Env steps/s of playing ``generations`` generations."""
     steps_before, start = collector.env_steps, time.perf_counter()
-    while time.perf_counter() - start < seconds:
+    for _ in range(generations):
         collector.collect()
     return (collector.env_steps - steps_before) / (time.perf_counter() - start)
 
 
-def measure(step_cost_ms: float, n_pairs: int, seconds: float, rounds: int) -> Dict[str, List[float]]:
+def measure(step_cost_ms: float, n_pairs: int, generations: int, rounds: int) -> Dict[str, List[float]]:
+    """Both settings play the same generations (the same weights, noise offsets and env seeds), so each
+    round compares the wall time of identical work."""
     cfg, _ = compose_config(["algorithm=es", f"algorithm.n_pairs={n_pairs}"])
     components = build(cfg, env=functools.partial(ExpensiveGymEnv, "CartPole-v1", step_cost_ms=step_cost_ms))
-    algorithm = components.make_trainer().algorithm
     collectors = {}
     try:
         for workers in (1, 2):
+            torch.manual_seed(0)  # the same noise offsets for both
+            algorithm = components.make_trainer().algorithm
             runner = LocalRunner(n_workers=workers)
             runner.setup()
             env = runner.make_evaluation_env(components.env_factory, algorithm.population_size, components.probe_env)
             collectors[f"local x{workers}"] = algorithm.make_collector(env, seed=0)
-            collectors[f"local x{workers}"].collect()  # warm-up
         rates: Dict[str, List[float]] = {label: [] for label in collectors}
         for _ in range(rounds):
             for label, collector in collectors.items():
-                rates[label].append(rate(collector, seconds))
+                rates[label].append(rate(collector, generations))
         return rates
     finally:
         for collector in collectors.values():
@@ -57,12 +63,12 @@ def main(argv=None) -> Dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--step-cost-ms", type=float, default=1.0, help="CPU milliseconds per env step")
     parser.add_argument("--n-pairs", type=int, default=16, help="antithetic pairs per generation")
-    parser.add_argument("--seconds", type=float, default=3.0, help="length of one measurement window")
+    parser.add_argument("--generations", type=int, default=3, help="generations per measurement")
     parser.add_argument("--rounds", type=int, default=5, help="measurement rounds (the median is reported)")
     args = parser.parse_args(argv)
     print(f"ES generations of {2 * args.n_pairs} CartPole-v1 episodes + {args.step_cost_ms} ms CPU per step; "
-          f"{os.cpu_count()} CPUs; median of {args.rounds} rounds of {args.seconds} s")
-    rates = measure(args.step_cost_ms, args.n_pairs, args.seconds, args.rounds)
+          f"{os.cpu_count()} CPUs; median of {args.rounds} rounds of {args.generations} generations")
+    rates = measure(args.step_cost_ms, args.n_pairs, args.generations, args.rounds)
     results = {label: statistics.median(values) for label, values in rates.items()}
     for label, value in results.items():
         print(f"{label:<10} {value:>9,.0f} env steps/s   (rounds: {', '.join(f'{v:,.0f}' for v in rates[label])})")
