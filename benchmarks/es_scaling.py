@@ -25,6 +25,7 @@ from maze_cli.build import build
 from maze_cli.config_compose import compose_config
 from maze_cli.envs.expensive import ExpensiveGymEnv
 from maze_cli.runners import LocalRunner
+from runners import interleaved  # benchmarks/runners.py
 
 
 def rate(collector, generations: int) -> float:
@@ -49,11 +50,7 @@ def measure(step_cost_ms: float, n_pairs: int, generations: int, rounds: int) ->
             runner.setup()
             env = runner.make_evaluation_env(components.env_factory, algorithm.population_size, components.probe_env)
             collectors[f"local x{workers}"] = algorithm.make_collector(env, seed=0)
-        rates: Dict[str, List[float]] = {label: [] for label in collectors}
-        for _ in range(rounds):
-            for label, collector in collectors.items():
-                rates[label].append(rate(collector, generations))
-        return rates
+        return interleaved(collectors, rounds, lambda collector: rate(collector, generations))
     finally:
         for collector in collectors.values():
             collector.close()

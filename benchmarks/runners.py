@@ -15,7 +15,7 @@ import functools
 import os
 import statistics
 import time
-from typing import Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
@@ -64,14 +64,20 @@ def measure(step_cost_ms: float, envs_per_worker: int, n_steps: int, seconds: fl
                                                       components.critic, n_steps, seed=0,
                                                       probe_env=components.probe_env)
             collectors[label].collect()  # warm-up: first resets, lazy allocations
-        rates: Dict[str, List[float]] = {label: [] for label in collectors}
-        for _ in range(rounds):
-            for label, collector in collectors.items():
-                rates[label].append(rate(collector, seconds))
-        return rates
+        return interleaved(collectors, rounds, lambda collector: rate(collector, seconds))
     finally:
         for collector in collectors.values():
             collector.close()
+
+
+def interleaved(collectors: Dict[str, Any], rounds: int, measure_one: Callable[[Any], float]) -> Dict[str, List[float]]:
+    """``measure_one`` of every collector in each of ``rounds`` rounds; a round measures every setting once,
+    so that load from elsewhere on the machine affects all settings alike."""
+    rates: Dict[str, List[float]] = {label: [] for label in collectors}
+    for _ in range(rounds):
+        for label, collector in collectors.items():
+            rates[label].append(measure_one(collector))
+    return rates
 
 
 def main(argv=None) -> Dict[str, float]:

@@ -13,3 +13,13 @@ def test_runner_benchmark_measures_every_setting(ray_session, capsys):
     assert list(results) == ["dev", "local x1", "local x2", "ray x1", "ray x2"]
     assert all(rate > 0 for rate in results.values())
     assert "local x2 / local x1:" in capsys.readouterr().out
+
+
+def test_es_scaling_benchmark_compares_one_and_two_workers(capsys, monkeypatch):
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    spec = importlib.util.spec_from_file_location("benchmark_es_scaling", SCRIPT.parent / "es_scaling.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    results = module.main(["--step-cost-ms", "0", "--n-pairs", "2", "--generations", "1", "--rounds", "1"])
+    assert list(results) == ["local x1", "local x2"] and all(rate > 0 for rate in results.values())
+    assert "local x2 / local x1:" in capsys.readouterr().out
