@@ -4,8 +4,8 @@ A generation of ES is ``2 * n_pairs`` whole episodes with perturbed weights, pla
 runner's evaluation envs (``runner=local``: worker processes). This measures env steps/s of playing
 generations (the ES update itself takes well under a millisecond) with 1 and 2 workers, round by round
 so that other load on the machine affects both alike, and prints the ratio (the issue's goal: >= 1.7x).
-Env steps count the members' episodes only: a generation lasts as long as its longest episode, and the
-envs whose episode ended meanwhile keep stepping (uncounted), as in every batched evaluation.
+A generation lasts as long as its longest episode; the envs whose episode ended meanwhile are not stepped
+(``VectorEnv.step(actions, active)``), so their workers idle or serve the envs still playing.
 
     python benchmarks/es_scaling.py                   # ~1 minute
     python benchmarks/es_scaling.py --step-cost-ms 0  # cheap envs: the per-step message cost shows

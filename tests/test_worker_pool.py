@@ -34,12 +34,13 @@ class SeedAwareEnv(GymMazeEnv):
         return obs, reward, terminated, truncated, info
 
 
-def _rollout(venv, n_steps=300):
+def _rollout(venv, n_steps=300, active=None):
     rng = np.random.default_rng(0)
     first = venv.reset(seed=10)
     trace = [first.observations[0]["observation"].copy()]
-    for _ in range(n_steps):
-        step = venv.step({0: {"action": rng.integers(0, 2, size=venv.num_envs)}})
+    for t in range(n_steps):
+        mask = None if active is None else active[t % len(active)]
+        step = venv.step({0: {"action": rng.integers(0, 2, size=venv.num_envs)}}, mask)
         final = {env: obs["observation"].copy() for env, (obs, _) in step.final.items()}
         trace.append((step.observations[0]["observation"].copy(), step.rewards.copy(), step.terminated.copy(),
                       step.truncated.copy(), step.valid.copy(), final))
@@ -71,6 +72,25 @@ def test_worker_groups_step_exactly_like_in_process_envs():
     for index in range(4):
         obs, _ = SeedAwareEnv().reset(seed=10 + index)
         np.testing.assert_array_equal(pooled[0][index], obs["observation"])
+
+
+ACTIVE = [np.array(m, dtype=bool) for m in ([1, 1, 1, 1], [0, 0, 1, 1], [1, 0, 0, 0], [0, 0, 0, 1], [1, 1, 0, 1])]
+
+
+def test_only_active_envs_step_and_a_worker_without_any_is_not_asked():
+    """Envs left out of ``active`` keep their state (the next step continues where they were), get no
+    reward and are not valid; in worker processes exactly as in-process, also when a whole worker idles."""
+    local_env = make_vector_env(SeedAwareEnv, 4, "sequential")
+    assert type(local_env).__name__ == "SequentialVectorEnv"
+    local = _rollout(local_env, active=ACTIVE)
+    pooled = _rollout(make_vector_env(SeedAwareEnv, 4, "subprocess", envs_per_worker=2), active=ACTIVE)
+    _assert_same(pooled, local)
+    for t, (observations, rewards, terminated, truncated, valid, final) in enumerate(local[1:]):
+        idle = ~ACTIVE[t % len(ACTIVE)]
+        assert (valid == ~idle).all() and (rewards[idle] == 0).all() and not (terminated | truncated)[idle].any()
+        before = local[t] if t == 0 else local[t][0]
+        np.testing.assert_array_equal(observations[idle], before[idle])
+    assert set().union(*(step[5] for step in local[1:])) == {0, 1, 2, 3}
 
 
 def test_env_raising_names_worker_env_and_step():

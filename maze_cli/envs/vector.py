@@ -72,8 +72,13 @@ class VectorEnv(Protocol):
     def reset(self, seed: Optional[int] = None) -> VectorStep:
         """Resets every env (env ``i`` with ``seed + i``)."""
 
-    def step(self, actions: Dict[int, Observation]) -> VectorStep:
-        """Env ``i`` takes row ``i`` of the actions of its current actor's sub-step."""
+    def step(self, actions: Dict[int, Observation], active: Optional[np.ndarray] = None) -> VectorStep:
+        """Env ``i`` takes row ``i`` of the actions of its current actor's sub-step.
+
+        :param active: ``(n_envs,)`` the envs to step (default: all). The others keep their state and
+            observation, get no reward and are flagged ``valid`` false; implementations that can only step
+            all envs together (gymnasium's own vector envs) step them anyway.
+        """
 
     def close(self) -> None:
         """Release envs and workers."""
@@ -161,13 +166,15 @@ class SequentialVectorEnv:
         return VectorStep(self._obs, self._actors, np.zeros(n, dtype=np.float32), no, no.copy(),
                           np.ones(n, dtype=bool), np.ones(n, dtype=bool))
 
-    def step(self, actions: Dict[int, Observation]) -> VectorStep:
+    def step(self, actions: Dict[int, Observation], active: Optional[np.ndarray] = None) -> VectorStep:
         n = self.num_envs
         rewards = np.zeros(n, dtype=np.float32)
         terminated, truncated, flat_done = (np.zeros(n, dtype=bool) for _ in range(3))
         final: Dict[int, Tuple[Observation, int]] = {}
         kpis: Dict[int, Dict[str, float]] = {}
         for index, env in enumerate(self.envs):
+            if active is not None and not active[index]:
+                continue
             sub_step = self.actor_ids[self._actors[index]][0]
             action = {key: value[index] for key, value in actions[sub_step].items()}
             obs, rewards[index], terminated[index], truncated[index], info = env.step(action)
@@ -178,8 +185,9 @@ class SequentialVectorEnv:
                     kpis[index] = info[EPISODE_KPIS]
                 obs, _ = env.reset()
             self._store(index, obs)
-        return VectorStep(self._obs, self._actors, rewards, terminated, truncated, flat_done,
-                          np.ones(n, dtype=bool), final, episode_kpis=kpis)
+        valid = np.ones(n, dtype=bool) if active is None else np.array(active, dtype=bool)
+        return VectorStep(self._obs, self._actors, rewards, terminated, truncated, flat_done, valid, final,
+                          episode_kpis=kpis)
 
     def close(self) -> None:
         for env in self.envs:
@@ -218,8 +226,8 @@ class NativeVectorEnv:
         no = np.zeros(self.num_envs, dtype=bool)
         return self._result(obs, np.zeros(self.num_envs), no, no.copy())
 
-    def step(self, actions: Dict[int, Observation]) -> VectorStep:
-        obs, rewards, terminated, truncated, _ = self.env.step(actions[0][ACTION_KEY])
+    def step(self, actions: Dict[int, Observation], active: Optional[np.ndarray] = None) -> VectorStep:
+        obs, rewards, terminated, truncated, _ = self.env.step(actions[0][ACTION_KEY])  # all envs (cheap ones)
         return self._result(obs, rewards, terminated, truncated)
 
     def close(self) -> None:

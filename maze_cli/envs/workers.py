@@ -104,7 +104,7 @@ def _serve(index: int, envs: SequentialVectorEnv, conn: Connection, buffers: _Bu
             if command == "close":
                 conn.send((True, None))
                 return
-            result = envs.step(buffers.actions_of(lo, hi)) if command == "step" else envs.reset(seed=data)
+            result = envs.step(buffers.actions_of(lo, hi), data) if command == "step" else envs.reset(seed=data)
             buffers.write(result, lo, hi)
             conn.send((True, (result.final, result.episode_kpis)))
         except Exception as err:  # reported to the main process, which raises it
@@ -266,17 +266,26 @@ class WorkerPoolVectorEnv:
             raise payload
         return payload[0]
 
-    def _command(self, command: str, data: Optional[List[Any]] = None) -> VectorStep:
-        """Sends ``command`` (with ``data[i]`` for worker ``i``) to every worker; the step they wrote."""
+    def _command(self, command: str, data: Optional[List[Any]] = None, idle: Optional[List[bool]] = None
+                 ) -> VectorStep:
+        """Sends ``command`` (with ``data[i]`` for worker ``i``) to every worker not ``idle``; the step they wrote
+        (the rows of idle workers: no reward, no episode end)."""
         if self.closed:
             raise gym.error.ClosedEnvironmentError("the env worker pool is closed")
-        for index, pipe in enumerate(self.pipes):
+        busy = [index for index in range(len(self.pipes)) if idle is None or not idle[index]]
+        for index in busy:
             try:
-                pipe.send((command, None if data is None else data[index]))
+                self.pipes[index].send((command, None if data is None else data[index]))
             except (BrokenPipeError, ConnectionError):
                 pass  # the worker is gone: receiving from it below reports (or replaces) it
         final, kpis, restarted, error = {}, {}, None, None
-        for index in range(len(self.pipes)):
+        buffers = self._buffers
+        for index in set(range(len(self.pipes))) - set(busy):
+            lo, hi = self._slices[index]
+            buffers.rewards[lo:hi] = 0.0
+            for name in FLAGS:
+                buffers.flags[name][lo:hi] = False
+        for index in busy:
             try:
                 ok, part = self._receive(index)
             except EnvWorkerDied as failure:
@@ -293,25 +302,28 @@ class WorkerPoolVectorEnv:
             kpis.update({lo + env: value for env, value in part[1].items()})
         if error is not None:
             raise error
-        buffers = self._buffers
         if restarted is not None:
             for name in FLAGS:
                 buffers.flags[name][restarted] = name == "flat_step_done"
             buffers.rewards[restarted] = 0.0
         return VectorStep(buffers.observations, buffers.actors, buffers.rewards, buffers.flags["terminated"],
-                          buffers.flags["truncated"], buffers.flags["flat_step_done"], self._valid, final, restarted,
-                          kpis)
+                          buffers.flags["truncated"], buffers.flags["flat_step_done"],
+                          self._valid if data is None or command != "step" else np.concatenate(data), final,
+                          restarted, kpis)
 
     def reset(self, seed: Optional[int] = None) -> VectorStep:
         k = self.envs_per_worker
         return self._command("reset", [None if seed is None else seed + index * k for index in range(len(self.pipes))])
 
-    def step(self, actions: Dict[int, Observation]) -> VectorStep:
+    def step(self, actions: Dict[int, Observation], active: Optional[np.ndarray] = None) -> VectorStep:
         self.steps += 1
         for step, arrays in actions.items():
             for key, value in arrays.items():
                 self._buffers.actions[step][key][...] = value
-        return self._command("step")
+        if active is None:
+            return self._command("step")
+        parts = [np.array(active[lo:hi], dtype=bool) for lo, hi in self._slices]
+        return self._command("step", parts, [not part.any() for part in parts])
 
     def close(self) -> None:
         """Asks live workers to exit; any that do not within a few seconds are terminated."""

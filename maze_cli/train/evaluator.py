@@ -44,7 +44,7 @@ class PlayedEpisodes:
 def play_episodes(env: VectorEnv, act: Act, quota: np.ndarray, seed: Optional[int]) -> PlayedEpisodes:
     """Steps all envs of ``env`` together until env ``i`` has finished ``quota[i]`` episodes; ``act`` picks the
     actions per actor, batched over the envs waiting for it. An env whose worker restarted plays its episode
-    again; an env past its quota keeps stepping, uncounted (the vector env steps all envs)."""
+    again; an env past its quota is not stepped (a vector env that can only step all envs steps it, uncounted)."""
     n = env.num_envs
     step = env.reset(seed=seed)
     remaining = quota.copy()
@@ -55,7 +55,7 @@ def play_episodes(env: VectorEnv, act: Act, quota: np.ndarray, seed: Optional[in
         for actor_index, rows in actor_groups(step.actors, len(env.actor_ids)):
             actor = env.actor_ids[actor_index]
             actions.put(actor[0], rows, act(actor, group_observations(step, actor[0], rows), rows))
-        step = env.step(actions.arrays)
+        step = env.step(actions.arrays, active=remaining > 0)  # envs past their quota wait
         counting = (remaining > 0) & step.valid
         if step.restarted is not None:  # their worker failed: those episodes start again
             counting &= ~step.restarted
