@@ -52,6 +52,8 @@ def main() -> None:
                         help="further overrides of PPO from BC only, e.g. algorithm.entropy_coef=0.01")
     parser.add_argument("--scratch", nargs="*", default=[], metavar="KEY=VALUE",
                         help="further overrides of PPO from scratch only")
+    parser.add_argument("--bc", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="further overrides of the BC run, e.g. algorithm.lr=0.0003")
     args = parser.parse_args()
     logging.getLogger("maze_cli").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,7 +61,7 @@ def main() -> None:
             heuristic = record(Path(tmp) / f"data{seed}", args.episodes, seed)
             bc = RunContext(env="cartpole", algorithm="bc", seed=seed, output_dir=Path(tmp) / "runs",
                             overrides={"algorithm.dataset": str(Path(tmp) / f"data{seed}"),
-                                       "algorithm.eval_repeats": 20})
+                                       "algorithm.eval_repeats": 20, **dict(item.split("=", 1) for item in args.bc)})
             bc_return = bc.train()
             ppo = {"scratch": dict(item.split("=", 1) for item in args.scratch), "from BC": {"policy.init_from": str(bc.run_dir),
                                              "algorithm.critic_burn_in_epochs": args.burn_in,
