@@ -136,3 +136,26 @@ def test_es_solves_cartpole_with_its_episodes_in_two_worker_processes(run_root):
     best = rc.train()
     assert best >= 475
     assert "cartpole-es-local" in str(rc.run_dir)
+
+
+class ItemCallingNet(torch.nn.Module):
+    """A network that reads a value out of a tensor (``.item()``), which vmap cannot batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(4, 2)
+
+    def forward(self, obs):
+        x = obs["observation"]
+        return {"action": self.linear(x * 0 if x.abs().max().item() > 1e9 else x)}
+
+
+def test_a_network_that_cannot_be_vmapped_is_named():
+    env = GymMazeEnv("CartPole-v1")
+    policy = ProbabilisticPolicyComposer(env.action_spaces_dict, env.observation_spaces_dict,
+                                         networks={0: ItemCallingNet()}).policy
+    es = ES(ESAlgorithmConfig(n_pairs=1, noise_table_size=1000), policy)
+    collector = PopulationCollector(SequentialVectorEnv([GymMazeEnv("CartPole-v1") for _ in range(2)]), es, seed=0)
+    with pytest.raises(RuntimeError, match="policy network '0' \\(ItemCallingNet\\) cannot be vmapped: vmap: .*item"):
+        collector.collect()
+    collector.close()

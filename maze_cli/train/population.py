@@ -76,7 +76,11 @@ class PopulationCollector:
             batched = {k: v.unsqueeze(0) for k, v in member_obs.items()}
             return {k: v.squeeze(0) for k, v in functional_call(network, member_weights, (batched,)).items()}
 
-        return vmap(one)(weights, obs)
+        try:
+            return vmap(one)(weights, obs)
+        except RuntimeError as err:  # e.g. in-place updates of buffers, or .item() inside forward
+            raise RuntimeError(f"algorithm=es acts with all members' weights at once (torch.func.vmap), and the "
+                               f"policy network {key!r} ({type(network).__name__}) cannot be vmapped: {err}") from err
 
     def pop_episode_stats(self) -> Dict[str, float]:
         """``train/...`` statistics of the last generation's episodes (perturbed weights)."""
