@@ -52,11 +52,16 @@ def play_episodes(env: VectorEnv, act: Act, quota: np.ndarray, seed: Optional[in
     env_returns, env_lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
     episodes, actions = EpisodeStats(), EnvActions(n)
     while remaining.any():
+        playing = remaining > 0
         for actor_index, rows in actor_groups(step.actors, len(env.actor_ids)):
+            if not playing.all():  # envs past their quota need no action
+                rows = np.flatnonzero(playing) if rows is None else rows[playing[rows]]
+                if len(rows) == 0:
+                    continue
             actor = env.actor_ids[actor_index]
             actions.put(actor[0], rows, act(actor, group_observations(step, actor[0], rows), rows))
-        step = env.step(actions.arrays, active=remaining > 0)  # envs past their quota wait
-        counting = (remaining > 0) & step.valid
+        step = env.step(actions.arrays, active=playing)  # envs past their quota wait
+        counting = playing & step.valid
         if step.restarted is not None:  # their worker failed: those episodes start again
             counting &= ~step.restarted
             returns[step.restarted], lengths[step.restarted] = 0.0, 0
