@@ -124,13 +124,13 @@ class Components:
 
         def make_collector(first_epoch: int):
             # A later train() call continues with fresh env episodes rather than replaying the first ones.
+            collector_seed = seed + 7919 * first_epoch
             if hasattr(algorithm, "make_collector"):  # whole episodes of a population (ES), on the runner's
                 return algorithm.make_collector(  # evaluation envs: workers of their own under runner=local
                     self.runner.make_evaluation_env(self.env_factory, algorithm.population_size, self.probe_env),
-                    seed + 7919 * first_epoch)
+                    collector_seed)
             return self.runner.make_collector(self.env_factory, self.policy, algorithm.critic, algorithm.rollout_steps,
-                                              seed + 7919 * first_epoch, self.probe_env,
-                                              algorithm.store_next_observations)
+                                              collector_seed, self.probe_env, algorithm.store_next_observations)
         def make_evaluator(first_epoch: int) -> RolloutEvaluator:
             return self.make_evaluator(self.algorithm.eval_repeats, self.algorithm.deterministic_eval, first_epoch)
         selection = ModelSelectionCallback(*selection_settings(self.cfg.get("selection"), self.env_factory.kpis))

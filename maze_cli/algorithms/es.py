@@ -104,7 +104,8 @@ class ES:
                  max_nonfinite_updates: int = 10):
         self.config, self.policy = config, policy
         self.named = [(key, name, p) for key, net in policy.networks.items() for name, p in net.named_parameters()]
-        self.n_weights = sum(p.numel() for _, _, p in self.named)
+        self.sizes = [p.numel() for _, _, p in self.named]
+        self.n_weights = sum(self.sizes)
         if config.noise_table_size <= self.n_weights:
             raise ConfigError(f"algorithm.noise_table_size={config.noise_table_size}: the policy's networks have "
                               f"{self.n_weights:,} weights; expected a table larger than that (e.g. "
@@ -125,7 +126,7 @@ class ES:
 
     @property
     def population_size(self) -> int:
-        return 2 * self.config.n_pairs
+        return self.config.population_size
 
     def _flat_weights(self) -> torch.Tensor:
         return torch.cat([p.detach().reshape(-1) for _, _, p in self.named])
@@ -138,7 +139,7 @@ class ES:
         signs = torch.tensor([1.0, -1.0]).repeat(self.config.n_pairs)[:, None]
         members = self._flat_weights()[None] + self.config.sigma * signs * eps.repeat_interleave(2, dim=0)
         parameters: Dict[str, TensorDict] = {}
-        for (key, name, p), chunk in zip(self.named, members.split([p.numel() for _, _, p in self.named], dim=1)):
+        for (key, name, p), chunk in zip(self.named, members.split(self.sizes, dim=1)):
             parameters.setdefault(key, {})[name] = chunk.reshape(len(members), *p.shape)
         return Population(offsets, parameters)
 
@@ -153,7 +154,7 @@ class ES:
         ascent = weights @ eps / batch.returns.size
         theta = self._flat_weights()
         gradient = -ascent + self.config.l2_coef * theta
-        for (_, _, p), chunk in zip(self.named, gradient.split([p.numel() for _, _, p in self.named])):
+        for (_, _, p), chunk in zip(self.named, gradient.split(self.sizes)):
             p.grad = chunk.reshape(p.shape).clone()
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)

@@ -17,15 +17,15 @@ def apply_budget(algorithm: AlgorithmConfig, n_envs: int, budget: Optional[Any])
     """A copy of ``algorithm`` whose ``epoch_length`` covers about ``eval_every_env_steps`` env steps and whose
     ``n_epochs`` cover ``env_steps`` (rounded up to whole epochs); unset keys leave the algorithm's values."""
     budget = dict(budget or {})
+    unknown = sorted(set(budget) - {"env_steps", "eval_every_env_steps"})
+    if unknown:
+        raise ConfigError(f"budget.{unknown[0]}: unknown key; budget takes env_steps and eval_every_env_steps")
     if algorithm.steps_per_env_per_update is None:
         if all(value is None for value in budget.values()):
             return algorithm
         raise ConfigError(f"budget: {type(algorithm).__name__} plays whole episodes, so a budget in env steps "
                           f"cannot be turned into updates; set algorithm.n_epochs and algorithm.epoch_length "
                           f"(updates per epoch) instead")
-    unknown = sorted(set(budget) - {"env_steps", "eval_every_env_steps"})
-    if unknown:
-        raise ConfigError(f"budget.{unknown[0]}: unknown key; budget takes env_steps and eval_every_env_steps")
     per_update = algorithm.steps_per_env_per_update * n_envs
     changes = {}
     every, total = budget.get("eval_every_env_steps"), budget.get("env_steps")
