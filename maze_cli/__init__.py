@@ -28,6 +28,7 @@ _HOMES = {
     "A2CAlgorithmConfig": "maze_cli.algorithms.config",
     "BCAlgorithmConfig": "maze_cli.algorithms.config",
     "ESAlgorithmConfig": "maze_cli.algorithms.config",
+    "IMPALAAlgorithmConfig": "maze_cli.algorithms.config",
     "PPOAlgorithmConfig": "maze_cli.algorithms.config",
     "SACAlgorithmConfig": "maze_cli.algorithms.config",
     "ConfigError": "maze_cli.core.errors",

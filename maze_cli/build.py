@@ -17,8 +17,9 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from maze_cli.algorithms.a2c import A2C
 from maze_cli.algorithms.bc import BC
 from maze_cli.algorithms.config import (A2CAlgorithmConfig, AlgorithmConfig, BCAlgorithmConfig,
-                                        ESAlgorithmConfig, PPOAlgorithmConfig, SACAlgorithmConfig)
+                                        ESAlgorithmConfig, IMPALAAlgorithmConfig, PPOAlgorithmConfig, SACAlgorithmConfig)
 from maze_cli.algorithms.es import ES
+from maze_cli.algorithms.impala import IMPALA
 from maze_cli.algorithms.ppo import PPO
 from maze_cli.algorithms.sac import SAC
 from maze_cli.config_validation import instantiate_node, target_of, validated_dataclass
@@ -46,7 +47,8 @@ from maze_cli.train.stop_rules import EarlyStopping, StopAtReturn
 logger = logging.getLogger("maze_cli")
 
 ALGORITHMS: Dict[type, Type[Any]] = {A2CAlgorithmConfig: A2C, PPOAlgorithmConfig: PPO, SACAlgorithmConfig: SAC,
-                                     BCAlgorithmConfig: BC, ESAlgorithmConfig: ES}
+                                     BCAlgorithmConfig: BC, ESAlgorithmConfig: ES,
+                                     IMPALAAlgorithmConfig: IMPALA}
 """Algorithm config class -> algorithm class; each algorithm registers itself here."""
 
 EVAL_SEED_OFFSET = 1_000_003
@@ -129,6 +131,10 @@ class Components:
                 return algorithm.make_collector(  # evaluation envs: workers of their own under runner=local
                     self.runner.make_evaluation_env(self.env_factory, algorithm.population_size, self.probe_env),
                     collector_seed)
+            if getattr(algorithm, "asynchronous", False):  # actors that keep acting while the learner updates
+                return self.runner.make_async_collector(self.env_factory, self.policy, algorithm.rollout_steps,
+                                                        collector_seed, self.probe_env, self.algorithm.broadcast_interval,
+                                                        self.algorithm.queue_size)
             return self.runner.make_collector(self.env_factory, self.policy, algorithm.critic, algorithm.rollout_steps,
                                               collector_seed, self.probe_env, algorithm.store_next_observations)
         def make_evaluator(first_epoch: int) -> RolloutEvaluator:

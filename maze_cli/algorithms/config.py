@@ -170,6 +170,49 @@ class PPOAlgorithmConfig(OnPolicyAlgorithmConfig):
 
 
 @dataclass
+class IMPALAAlgorithmConfig(OnPolicyAlgorithmConfig):
+    """Hyper-parameters of IMPALA (importance-weighted actor-learner, Espeholt et al. 2018).
+
+    Actors act on the runner's workers with the weights they last received while the learner updates;
+    each update takes ``n_rollout_steps`` steps of as many envs as the runner has (``runner.n_envs``),
+    from whichever workers deliver first, and corrects for the policy lag with V-trace
+    (:mod:`maze_cli.algorithms.vtrace`). ``gae_lambda`` is V-trace's ``lambda``. All of
+    :class:`OnPolicyAlgorithmConfig`'s fields, plus:
+
+    :param rho_bar: clip of the importance weights in the value targets (the fixed point's bias).
+    :param c_bar: clip of the trace-cutting weights (the speed of the traces).
+    :param pg_rho_bar: clip of the importance weights in the policy gradient.
+    :param broadcast_interval: the learner publishes its weights to the actors every this many updates.
+    :param queue_size: rollouts that may wait for the learner; a full queue holds the actors back, which
+        bounds the policy lag (``None``: one per worker).
+    """
+
+    n_rollout_steps: int = 32
+    lr: float = 0.0005
+    gamma: float = 0.99
+    entropy_coef: float = 0.01
+    max_grad_norm: float = 40.0
+    normalize_advantages: bool = False
+    rho_bar: float = 1.0
+    c_bar: float = 1.0
+    pg_rho_bar: float = 1.0
+    broadcast_interval: int = 1
+    queue_size: Optional[int] = None
+
+    def validate(self) -> None:
+        super().validate()
+        p = "algorithm."
+        for name in ("rho_bar", "c_bar", "pg_rho_bar"):
+            value = getattr(self, name)
+            check(isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0, p + name, value,
+                  "a clip > 0 (1.0 is the paper's)")
+        check(POSITIVE_INT(self.broadcast_interval), p + "broadcast_interval", self.broadcast_interval,
+              "an integer >= 1 (updates between weight broadcasts)")
+        check(self.queue_size is None or POSITIVE_INT(self.queue_size), p + "queue_size", self.queue_size,
+              "an integer >= 1, or null (one rollout per worker)")
+
+
+@dataclass
 class SACAlgorithmConfig(AlgorithmConfig):
     """Hyper-parameters of SAC (soft actor-critic, Haarnoja et al. 2018; discrete-action form by Christodoulou 2019).
 

@@ -57,6 +57,20 @@ class Runner(ABC):
         :param store_next_observations: record every step's next observation (off-policy algorithms).
         """
 
+    def make_async_collector(self, env_factory: EnvFactory, policy: TorchPolicy, n_steps: int, seed: int,
+                             probe_env: Optional[MazeEnv] = None, broadcast_interval: int = 1,
+                             queue_size: Optional[int] = None) -> Collector:
+        """Rollout machinery for asynchronous actors (IMPALA): rollouts of ``n_steps`` steps of ``n_envs`` envs
+        that record the behaviour policy's log-probabilities and each step's next observation.
+
+        This default acts in this process between updates (no asynchrony: every rollout is acted with the
+        current weights); ``runner=local`` and ``runner=ray`` act in parallel with the learner.
+
+        :param broadcast_interval: updates between publications of the learner's weights to the actors.
+        :param queue_size: rollouts that may wait for the learner (default: one per worker).
+        """
+        return self.make_collector(env_factory, policy, None, n_steps, seed, probe_env, store_next_observations=True)
+
     def make_evaluation_env(self, env_factory: EnvFactory, n_envs: int, probe_env: Optional[MazeEnv] = None
                             ) -> VectorEnv:
         """The envs evaluation episodes run on (one per episode): in this process, unless the runner says otherwise."""

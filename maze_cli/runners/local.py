@@ -9,6 +9,7 @@ from maze_cli.core.errors import POSITIVE_INT, check
 from maze_cli.envs.make import make_vector_env
 from maze_cli.envs.vector import VectorEnv
 from maze_cli.runners.base import Collector, Runner
+from maze_cli.train.actor_pool import ActorPoolCollector
 from maze_cli.train.collectors import make_rollout_collector
 
 
@@ -84,6 +85,15 @@ class LocalRunner(Runner):
         return make_rollout_collector(env_factory, self.n_envs, "subprocess", policy, critic, n_steps, seed, probe_env,
                                       store_next_observations, envs_per_worker=self.envs_per_worker,
                                       **self.worker_options())
+
+    def make_async_collector(self, env_factory, policy, n_steps, seed, probe_env=None, broadcast_interval=1,
+                             queue_size=None) -> Collector:
+        """Actor processes (one per worker, each with its own envs and policy copy) that act while the
+        learner updates; see :class:`~maze_cli.train.actor_pool.ActorPoolCollector`."""
+        options = self.worker_options()
+        return ActorPoolCollector(env_factory, policy, self.workers, self.envs_per_worker, n_steps, seed,
+                                  broadcast_interval, queue_size, options["step_timeout_s"],
+                                  options["restart_failed"], options["max_restarts"])
 
     def make_evaluation_env(self, env_factory, n_envs, probe_env=None) -> VectorEnv:
         return evaluation_worker_pool(env_factory, n_envs, self.workers, self.worker_options())

@@ -27,6 +27,7 @@ from maze_cli.models.policy import TorchPolicy
 from maze_cli.runners.base import Collector, Runner
 from maze_cli.runners.local import check_worker_failure_settings, evaluation_worker_pool
 from maze_cli.core.errors import POSITIVE_INT, ConfigError, check
+from maze_cli.train.actor_pool import PolicyVersions
 from maze_cli.train.collectors import make_rollout_collector
 from maze_cli.train.batch import RolloutBatch
 
@@ -62,27 +63,36 @@ class RolloutWorker:
 
     :param env_factory: picklable zero-argument env factory (the one all runners use).
     :param policy: a copy of the learner's policy; its weights are replaced at every :meth:`collect`.
-    :param critic: a copy of the learner's critic.
+    :param critic: a copy of the learner's critic (``None``: the rollouts record no values, e.g. IMPALA's).
     :param n_envs: envs this worker steps (sequentially, in its own process).
     :param n_steps: steps per env and rollout.
     :param env_seed: seed of the envs' first reset.
     :param torch_seed: seed of action sampling.
     :param torch_threads: torch intra-op threads in this worker.
+    :param store_next_observations: the rollouts record each step's next observation.
     """
 
-    def __init__(self, env_factory: EnvFactory, policy: TorchPolicy, critic: TorchStateCritic,
-                 n_envs: int, n_steps: int, env_seed: int, torch_seed: int, torch_threads: int):
+    def __init__(self, env_factory: EnvFactory, policy: TorchPolicy, critic: Optional[TorchStateCritic],
+                 n_envs: int, n_steps: int, env_seed: int, torch_seed: int, torch_threads: int,
+                 store_next_observations: bool = False):
         torch.set_num_threads(torch_threads)
         torch.manual_seed(torch_seed)
         self.policy, self.critic = policy, critic
         # ordinary or structured envs alike: the same choice of collector as the local runners make
-        self.collector = make_rollout_collector(env_factory, n_envs, "sequential", policy, critic, n_steps, env_seed)
+        self.collector = make_rollout_collector(env_factory, n_envs, "sequential", policy, critic, n_steps, env_seed,
+                                                store_next_observations=store_next_observations)
 
-    def collect(self, weights: Dict[str, Dict[str, torch.Tensor]]) -> RolloutBatch:
-        """A rollout acted with ``weights`` (``{"policy": state_dict, "critic": state_dict}``)."""
+    def collect(self, weights: Dict[str, Any]) -> RolloutBatch:
+        """A rollout acted with ``weights`` (``{"policy": state_dict, "critic": state_dict}``, critic optional)."""
         self.policy.load_state_dict(weights["policy"])
-        self.critic.load_state_dict(weights["critic"])
+        if self.critic is not None:
+            self.critic.load_state_dict(weights["critic"])
         return self.collector.collect()
+
+    def rollout(self, weights: Dict[str, Any]) -> Tuple[int, RolloutBatch, Dict[str, float]]:
+        """For asynchronous learners: ``(weights' version, rollout, its finished episodes' statistics)``."""
+        batch = self.collect(weights)
+        return weights["version"], batch, self.collector.episodes.pop("train")
 
     def pop_episode_stats(self) -> Dict[str, float]:
         return self.collector.pop_episode_stats()
@@ -105,7 +115,7 @@ class RayCollector:
     """
 
     def __init__(self, runner: "RayRunner", env_factory: EnvFactory, policy: TorchPolicy,
-                 critic: TorchStateCritic, n_steps: int, seed: int):
+                 critic: Optional[TorchStateCritic], n_steps: int, seed: int):
         self.ray = runner.connect()
         self.policy, self.critic = policy, critic
         self.n_envs = runner.n_envs
@@ -117,7 +127,8 @@ class RayCollector:
         actor = self.ray.remote(RolloutWorker).options(
             num_cpus=runner.num_cpus_per_worker, max_restarts=runner.max_worker_restarts, max_task_retries=0)
         self.workers = [actor.remote(env_factory, policy, critic, runner.envs_per_worker, n_steps,
-                                     *worker_seeds(seed, index, runner.envs_per_worker), runner.torch_threads)
+                                     *worker_seeds(seed, index, runner.envs_per_worker), runner.torch_threads,
+                                     store_next_observations=critic is None)
                         for index in range(runner.num_workers)]
         self._wait_until_started(runner)
 
@@ -143,7 +154,7 @@ class RayCollector:
 
     def collect(self) -> RolloutBatch:
         weights = self.ray.put({"policy": self.policy.state_dict(), "critic": self.critic.state_dict()})
-        refs = [worker.collect.remote(weights) for worker in self.workers]
+        refs = [self._submit(index, weights) for index in range(len(self.workers))]
         batches = [self._rollout(index, ref, weights) for index, ref in enumerate(refs)]
         batch = type(batches[0]).concat_envs(batches)
         self.env_steps += batch.env_steps
@@ -173,7 +184,7 @@ class RayCollector:
         self.restarts += 1
         self._await_restart(index, failed_process)
         try:
-            return self.ray.get(self.workers[index].collect.remote(weights), timeout=self.timeout)
+            return self.ray.get(self._submit(index, weights), timeout=self.timeout)
         except errors.GetTimeoutError:
             self.ray.kill(self.workers[index], no_restart=True)
             raise EnvWorkerTimeout(f"ray rollout worker {index} did not deliver its rollout within {self.timeout:g} s "
@@ -183,6 +194,10 @@ class RayCollector:
             raise EnvError(f"ray rollout worker {index} failed again after a restart: {_describe(cause)}") from cause
         except errors.RayActorError as err:
             raise EnvWorkerDied(f"ray rollout worker {index} died again after a restart: {_describe(err)}") from None
+
+    def _submit(self, index: int, weights: Any) -> Any:
+        """Asks worker ``index`` for a rollout acted with ``weights``; the reference to its answer."""
+        return self.workers[index].collect.remote(weights)
 
     def _process_of(self, index: int) -> Optional[Tuple[int, str]]:
         """The current process of worker ``index`` (None if it is not running)."""
@@ -227,6 +242,55 @@ class RayCollector:
         for worker in self.workers:
             self.ray.kill(worker)
         self.workers = []
+
+
+class AsyncRayCollector(RayCollector):
+    """IMPALA's actors on Ray: every worker always has one rollout in flight, acted with the weights it was
+    sent; the learner takes whichever rollouts finish first and sends each worker the newest weights with
+    its next request. Failures are handled as by :class:`RayCollector` (restart and retry once, or stop).
+
+    :param broadcast_interval: updates between new weight publications (one ``ray.put`` each).
+    """
+
+    def __init__(self, runner: "RayRunner", env_factory: EnvFactory, policy: TorchPolicy, n_steps: int, seed: int,
+                 broadcast_interval: int = 1):
+        super().__init__(runner, env_factory, policy, None, n_steps, seed)
+        self.broadcast_interval = broadcast_interval
+        self.versions = PolicyVersions()
+        self._episode_parts: List[Dict[str, float]] = []
+        self._weights = self._publish()
+        self._in_flight = {self._submit(index, self._weights): (index, self._weights)
+                           for index in range(len(self.workers))}
+
+    def _publish(self) -> Any:
+        return self.ray.put({"policy": self.policy.state_dict(), "version": self.versions.updates})
+
+    def _submit(self, index: int, weights: Any) -> Any:
+        return self.workers[index].rollout.remote(weights)
+
+    def collect(self) -> RolloutBatch:
+        if self.versions.updates % self.broadcast_interval == 0 and self.versions.updates > 0:
+            self._weights = self._publish()
+        rollouts = [self._next_rollout() for _ in self.workers]
+        self.versions.consumed([version for version, _, _ in rollouts])
+        self._episode_parts += [stats for _, _, stats in rollouts]
+        batch = RolloutBatch.concat_envs([batch for _, batch, _ in rollouts])
+        self.env_steps += batch.env_steps
+        return batch
+
+    def _next_rollout(self) -> Tuple[int, RolloutBatch, Dict[str, float]]:
+        """The first rollout to finish (the oldest request, if none finishes in time); its worker gets a new request."""
+        ready, _ = self.ray.wait(list(self._in_flight), num_returns=1, timeout=self.timeout)
+        ref = ready[0] if ready else next(iter(self._in_flight))
+        index, weights = self._in_flight.pop(ref)
+        result = self._rollout(index, ref, weights)
+        self._in_flight[self._submit(index, self._weights)] = (index, self._weights)
+        return result
+
+    def pop_episode_stats(self) -> Dict[str, float]:
+        parts, self._episode_parts = self._episode_parts, []
+        return {**merge_reduced_stats(parts, "train"), **self.versions.pop_stats(),
+                "time/worker_restarts": float(self.restarts)}
 
 
 @contextlib.contextmanager
@@ -320,6 +384,11 @@ class RayRunner(Runner):
         return evaluation_worker_pool(env_factory, n_envs, self.num_workers, {
             "step_timeout_s": self.step_timeout_s, "restart_failed": self.on_worker_failure == "restart",
             "max_restarts": self.max_worker_restarts})
+
+    def make_async_collector(self, env_factory, policy, n_steps, seed, probe_env=None, broadcast_interval=1,
+                             queue_size=None) -> Collector:
+        """Every actor keeps one rollout in flight (so ``queue_size`` is one per worker, whatever is asked)."""
+        return AsyncRayCollector(self, env_factory, policy, n_steps, seed, broadcast_interval)
 
     def make_collector(self, env_factory, policy, critic, n_steps, seed, probe_env=None,
                        store_next_observations=False) -> Collector:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import torch
 
@@ -73,12 +73,15 @@ class RolloutBatch:
         """The batch with every tensor on ``device`` (itself when already there)."""
         if self.actors.device == torch.device(device):
             return self
+        return self.apply(lambda tensor: tensor.to(device))
 
-        def move(item: Any) -> Any:
+    def apply(self, fn: Callable[[Any], Any]) -> "RolloutBatch":
+        """The batch with ``fn`` applied to every array (e.g. to numpy and back, to send it to another process)."""
+        def each(item: Any) -> Any:
             if isinstance(item, dict):
-                return {key: move(value) for key, value in item.items()}
-            return item.to(device) if isinstance(item, torch.Tensor) else item
-        return replace(self, **{f.name: move(getattr(self, f.name)) for f in fields(self) if f.name != "actor_ids"})
+                return {key: each(value) for key, value in item.items()}
+            return None if item is None else fn(item)
+        return replace(self, **{f.name: each(getattr(self, f.name)) for f in fields(self) if f.name != "actor_ids"})
 
     @property
     def env_steps(self) -> int:
