@@ -167,6 +167,7 @@ class ActorPoolCollector:
             self._version.value = self.versions.updates
 
     def collect(self) -> RolloutBatch:
+        self._check_alive()
         if self.versions.updates % self.broadcast_interval == 0:
             self._publish()
         rollouts = [self._receive() for _ in range(self.n_actors)]
@@ -190,15 +191,20 @@ class ActorPoolCollector:
                 continue
             return message
 
-    def _check_actors(self) -> None:
-        """With nothing queued, every actor is acting: a dead one, or one silent for too long, has failed."""
+    def _check_alive(self) -> None:
+        """A dead actor has failed (checked every update: the others may keep the queue full without it)."""
         for index, process in enumerate(self.processes):
             if not process.is_alive():
                 process.join(timeout=1.0)
                 self._failed(index, EnvWorkerDied(f"actor {index} (pid {process.pid}) died with exit code "
                                                   f"{process.exitcode}"))
-            elif (self.rollout_timeout is not None
-                  and time.monotonic() - self._last_seen[index] > self.rollout_timeout):
+
+    def _check_actors(self) -> None:
+        """With nothing queued, every actor is acting: a dead one, or one silent for too long, has failed."""
+        self._check_alive()
+        for index, process in enumerate(self.processes):
+            if (self.rollout_timeout is not None
+                    and time.monotonic() - self._last_seen[index] > self.rollout_timeout):
                 process.kill()
                 process.join(timeout=CLOSE_TIMEOUT_S)
                 self._failed(index, EnvWorkerTimeout(
