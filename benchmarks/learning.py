@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from hydra.utils import instantiate
+
 from maze_cli import RunContext
 from maze_cli.logging.csv import read_stats
 
@@ -39,6 +41,8 @@ ZOO: Dict[str, tuple] = {
     "pendulum_ppo": (-172.0, 100_000),
     "mountain_car_continuous_ppo": (88.0, 20_000),
     "lunar_lander_ppo": (242.0, 1_000_000),
+    "cartpole_impala": (500.0, 500_000),  # the Zoo has no IMPALA: its A2C figures
+    "acrobot_impala": (-83.0, 500_000),
     "pendulum_sac": (-157.0, 20_000),
     "mountain_car_continuous_sac": (94.7, 50_000),
     "lunar_lander_continuous_sac": (260.0, 500_000),
@@ -64,9 +68,9 @@ class SeedResult:
 
 def steps_per_epoch(rc: RunContext) -> int:
     """On-policy: rollout steps per update; off-policy (SAC): ``train_freq`` env steps per update."""
-    algo, runner = rc.config.algorithm, rc.config.runner
+    algo = rc.config.algorithm
     per_update = algo.n_rollout_steps if "n_rollout_steps" in algo else algo.train_freq
-    return int(algo.epoch_length) * int(per_update) * int(runner.n_envs)
+    return int(algo.epoch_length) * int(per_update) * instantiate(rc.config.runner).n_envs
 
 
 def run_seed(preset: str, seed: int, budget: int, figure: float, output_dir: Path,
