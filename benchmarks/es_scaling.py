@@ -1,11 +1,11 @@
 """How evolution strategies scale with env worker processes, on an env whose step costs CPU time.
 
-A generation of ES is ``2 * n_pairs`` whole episodes with perturbed weights, played side by side on the
-runner's evaluation envs (``runner=local``: worker processes). This measures env steps/s of playing
-generations (the ES update itself takes well under a millisecond) with 1 and 2 workers, round by round
-so that other load on the machine affects both alike, and prints the ratio (the issue's goal: >= 1.7x).
-A generation lasts as long as its longest episode; the envs whose episode ended meanwhile are not stepped
-(``VectorEnv.step(actions, active)``), so their workers idle or serve the envs still playing.
+A generation of ES is ``2 * n_pairs`` whole episodes with perturbed weights. Under ``runner=local`` each
+worker process is sent the noise offsets of its share of the pairs and plays those members' episodes
+itself (``maze_cli.train.population_pool``). This measures env steps/s of playing generations (the ES
+update itself takes well under a millisecond) with 1 and 2 workers, round by round so that other load on
+the machine affects both alike, and prints the ratio (the issue's goal: >= 1.7x). A generation lasts as
+long as its slowest worker's share.
 
     python benchmarks/es_scaling.py                   # ~1 minute
     python benchmarks/es_scaling.py --step-cost-ms 0  # cheap envs: the per-step message cost shows
@@ -48,8 +48,8 @@ def measure(step_cost_ms: float, n_pairs: int, generations: int, rounds: int) ->
             algorithm = components.make_trainer().algorithm
             runner = LocalRunner(n_workers=workers)
             runner.setup()
-            env = runner.make_evaluation_env(components.env_factory, algorithm.population_size, components.probe_env)
-            collectors[f"local x{workers}"] = algorithm.make_collector(env, seed=0)
+            collectors[f"local x{workers}"] = runner.make_population_collector(components.env_factory, algorithm, 0,
+                                                                               components.probe_env)
         return interleaved(collectors, rounds, lambda collector: rate(collector, generations))
     finally:
         for collector in collectors.values():

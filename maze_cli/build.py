@@ -127,10 +127,9 @@ class Components:
         def make_collector(first_epoch: int):
             # A later train() call continues with fresh env episodes rather than replaying the first ones.
             collector_seed = seed + 7919 * first_epoch
-            if hasattr(algorithm, "make_collector"):  # whole episodes of a population (ES), on the runner's
-                return algorithm.make_collector(  # evaluation envs: workers of their own under runner=local
-                    self.runner.make_evaluation_env(self.env_factory, algorithm.population_size, self.probe_env),
-                    collector_seed)
+            if hasattr(algorithm, "population"):  # whole episodes of a population (ES)
+                return self.runner.make_population_collector(self.env_factory, algorithm, collector_seed,
+                                                             self.probe_env)
             if getattr(algorithm, "asynchronous", False):  # actors that keep acting while the learner updates
                 return self.runner.make_async_collector(self.env_factory, self.policy, algorithm.rollout_steps,
                                                         collector_seed, self.probe_env, self.algorithm.broadcast_interval,

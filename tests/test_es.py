@@ -159,3 +159,84 @@ def test_a_network_that_cannot_be_vmapped_is_named():
     with pytest.raises(RuntimeError, match="policy network '0' \\(ItemCallingNet\\) cannot be vmapped: vmap: .*item"):
         collector.collect()
     collector.close()
+
+
+def _generation_returns(runner, env, n_pairs=4, **runner_options):
+    """One generation's member returns, played through the runner's population collector."""
+    from maze_cli.build import build
+    from maze_cli.config_compose import compose_config
+    cfg, _ = compose_config(["algorithm=es", f"algorithm.n_pairs={n_pairs}", f"runner={runner}", "seed=3",
+                             *[f"runner.{k}={v}" for k, v in runner_options.items()]])
+    components = build(cfg, env=env)
+    algorithm = components.make_trainer().algorithm
+    collector = components.runner.make_population_collector(components.env_factory, algorithm, 11,
+                                                            components.probe_env)
+    try:
+        batch = collector.collect()
+        return batch, collector.pop_episode_stats()
+    finally:
+        collector.close()
+
+
+def test_worker_processes_play_exactly_the_generation_the_trainer_would():
+    """runner=local sends each worker only noise offsets; its members and env seeds are runner=dev's."""
+    import functools
+    from maze_cli.envs.expensive import ExpensiveGymEnv
+    env = functools.partial(ExpensiveGymEnv, "CartPole-v1", step_cost_ms=0.0)  # one gymnasium env per member
+    in_process, _ = _generation_returns("dev", env)
+    in_workers, stats = _generation_returns("local", env, n_workers=3)  # pairs split 2 / 1 / 1
+    np.testing.assert_array_equal(in_workers.offsets, in_process.offsets)
+    np.testing.assert_array_equal(in_workers.returns, in_process.returns)
+    np.testing.assert_array_equal(in_workers.lengths, in_process.lengths)
+    assert stats["train/episode_count"] == 8 and stats["train/episode_return_mean"] == in_process.returns.mean()
+
+
+def test_a_dead_population_worker_is_named_or_replaced(run_root):
+    from maze_cli.envs import EnvWorkerDied
+    with pytest.raises(EnvWorkerDied, match=r"population worker 1 \(pid \d+\) died with exit code -9; the run stops"):
+        _generation_returns("local", _killing_env, n_workers=2)
+    batch, stats = _generation_returns("local", _killing_env_once(run_root), n_workers=2,
+                                       on_worker_failure="restart")
+    assert len(batch.returns) == 8 and np.isfinite(batch.returns).all()
+    assert stats["time/worker_restarts"] == 1.0
+
+
+def test_a_hung_population_worker_is_killed_and_named(run_root):
+    from maze_cli.envs import EnvWorkerDied
+    import faulty_envs
+    env = functools_partial(faulty_envs.hanging_cartpole, hang_at=5)
+    with pytest.raises(EnvWorkerDied, match=r"population worker 0 \(pid \d+\) took no env step for 1 s"):
+        _generation_returns("local", env, n_pairs=2, n_workers=1, step_timeout_s=1)
+
+
+def functools_partial(fn, **kwargs):
+    import functools
+    return functools.partial(fn, **kwargs)
+
+
+class _KillingCartPole(GymMazeEnv):
+    """CartPole whose 5th step SIGKILLs its process, in the worker playing the second half of the pairs."""
+
+    def __init__(self, marker=None):
+        super().__init__("CartPole-v1")
+        self.steps, self.marker = 0, marker
+
+    def step(self, action):
+        import multiprocessing
+        import os
+        import signal
+        self.steps += 1
+        in_last_worker = multiprocessing.current_process().name.endswith("worker-1")
+        if self.steps == 5 and in_last_worker and not (self.marker and os.path.exists(self.marker)):
+            if self.marker:
+                open(self.marker, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().step(action)
+
+
+def _killing_env():
+    return _KillingCartPole()
+
+
+def _killing_env_once(directory):
+    return functools_partial(_KillingCartPole, marker=str(directory / "killed"))

@@ -85,9 +85,9 @@ class PopulationBatch:
 class ES:
     """OpenAI-style evolution strategies over the weights of the policy's networks.
 
-    The training loop drives it like any other algorithm; its collector (:meth:`make_collector`, a
-    :class:`~maze_cli.train.population.PopulationCollector` on the runner's evaluation envs) plays one episode
-    per member, and :meth:`update` turns their returns into an Adam step on the weights.
+    The training loop drives it like any other algorithm; its collector (the runner's
+    :meth:`~maze_cli.runners.base.Runner.make_population_collector`) plays one episode per member, and
+    :meth:`update` turns their returns into an Adam step on the weights.
 
     :param config: the hyper-parameters.
     :param policy: the policy whose networks' weights are searched (its distribution parameters, e.g. a
@@ -118,12 +118,6 @@ class ES:
     def models(self) -> Dict[str, nn.Module]:
         return {"policy": self.policy}
 
-    def make_collector(self, vector_env: Any, seed: int) -> Any:
-        """Plays every generation's members on ``vector_env`` (``2 * n_pairs`` envs, one episode each)."""
-        from maze_cli.train.population import PopulationCollector
-
-        return PopulationCollector(vector_env, self, seed)
-
     @property
     def population_size(self) -> int:
         return self.config.population_size
@@ -131,12 +125,19 @@ class ES:
     def _flat_weights(self) -> torch.Tensor:
         return torch.cat([p.detach().reshape(-1) for _, _, p in self.named])
 
-    @torch.no_grad()
     def population(self) -> Population:
         """The next generation: fresh noise offsets and the perturbed weights of each member."""
-        offsets = self.rng.integers(0, len(self.noise) - self.n_weights + 1, self.config.n_pairs)
+        return self.members(self.draw_offsets())
+
+    def draw_offsets(self) -> np.ndarray:
+        """The noise offsets of the next generation's ``n_pairs`` directions (what workers are sent)."""
+        return self.rng.integers(0, len(self.noise) - self.n_weights + 1, self.config.n_pairs)
+
+    @torch.no_grad()
+    def members(self, offsets: np.ndarray) -> Population:
+        """The members of the directions at ``offsets``, around the policy's current weights."""
         eps = self.noise.slices(offsets, self.n_weights)
-        signs = torch.tensor([1.0, -1.0]).repeat(self.config.n_pairs)[:, None]
+        signs = torch.tensor([1.0, -1.0]).repeat(len(offsets))[:, None]
         members = self._flat_weights()[None] + self.config.sigma * signs * eps.repeat_interleave(2, dim=0)
         parameters: Dict[str, TensorDict] = {}
         for (key, name, p), chunk in zip(self.named, members.split(self.sizes, dim=1)):

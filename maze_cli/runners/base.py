@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Dict, Optional, Protocol
+from typing import Any, Dict, Optional, Protocol
 
 import torch
 
@@ -14,6 +14,7 @@ from maze_cli.envs.vector import EnvFactory, VectorEnv
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.policy import TorchPolicy
 from maze_cli.train.batch import RolloutBatch
+from maze_cli.train.population import PopulationCollector
 
 
 class Collector(Protocol):
@@ -70,6 +71,13 @@ class Runner(ABC):
         :param queue_size: rollouts that may wait for the learner (default: one per worker).
         """
         return self.make_collector(env_factory, policy, None, n_steps, seed, probe_env, store_next_observations=True)
+
+    def make_population_collector(self, env_factory: EnvFactory, algorithm: Any, seed: int,
+                                  probe_env: Optional[MazeEnv] = None) -> Collector:
+        """Plays each generation of a population algorithm (ES): one episode per member on the runner's evaluation
+        envs, acting batched over the members in this process."""
+        vector_env = self.make_evaluation_env(env_factory, algorithm.population_size, probe_env)
+        return PopulationCollector(vector_env, algorithm, seed)
 
     def make_evaluation_env(self, env_factory: EnvFactory, n_envs: int, probe_env: Optional[MazeEnv] = None
                             ) -> VectorEnv:

@@ -11,6 +11,7 @@ from maze_cli.envs.vector import VectorEnv
 from maze_cli.runners.base import Collector, Runner
 from maze_cli.train.actor_pool import ActorPoolCollector
 from maze_cli.train.collectors import make_rollout_collector
+from maze_cli.train.population_pool import PopulationPoolCollector
 
 
 WORKER_FAILURE_POLICIES = ("stop", "restart")
@@ -94,6 +95,13 @@ class LocalRunner(Runner):
         return ActorPoolCollector(env_factory, policy, self.workers, self.envs_per_worker, n_steps, seed,
                                   broadcast_interval, queue_size, options["step_timeout_s"],
                                   options["restart_failed"], options["max_restarts"])
+
+    def make_population_collector(self, env_factory, algorithm, seed, probe_env=None) -> Collector:
+        """Worker processes that each play whole episodes of their share of every generation; see
+        :class:`~maze_cli.train.population_pool.PopulationPoolCollector`."""
+        options = self.worker_options()
+        return PopulationPoolCollector(env_factory, algorithm, self.workers, seed, options["step_timeout_s"],
+                                       options["restart_failed"], options["max_restarts"])
 
     def make_evaluation_env(self, env_factory, n_envs, probe_env=None) -> VectorEnv:
         return evaluation_worker_pool(env_factory, n_envs, self.workers, self.worker_options())
