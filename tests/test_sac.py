@@ -171,7 +171,8 @@ def test_pendulum_sac_reaches_minus_200_within_20k_steps(run_root, seed):
 @pytest.mark.learning
 def test_discrete_sac_balances_cartpole_within_5k_steps(run_root):
     rc = RunContext(env="cartpole", algorithm="sac", seed=1,
-                    overrides={"runner.n_envs": 1, "algorithm.n_epochs": 5, "algorithm.epoch_length": 1000,
+                    overrides={"runner.n_envs": 1, "runner.torch_threads": 2, "algorithm.n_epochs": 5,
+                               "algorithm.epoch_length": 1000,
                                "algorithm.learning_starts": 1000, "algorithm.eval_repeats": 5,
                                "algorithm.stop_at_return": 200, "algorithm.confirm_episodes": 0})
     best = rc.train()
