@@ -184,7 +184,7 @@ def test_worker_processes_play_exactly_the_generation_the_trainer_would():
     from maze_cli.envs.expensive import ExpensiveGymEnv
     env = functools.partial(ExpensiveGymEnv, "CartPole-v1", step_cost_ms=0.0)  # one gymnasium env per member
     in_process, _ = _generation_returns("dev", env)
-    in_workers, stats = _generation_returns("local", env, n_workers=3)  # pairs split 2 / 1 / 1
+    in_workers, stats = _generation_returns("local", env, n_workers=3)  # 4 chunks of one pair, as workers free up
     np.testing.assert_array_equal(in_workers.offsets, in_process.offsets)
     np.testing.assert_array_equal(in_workers.returns, in_process.returns)
     np.testing.assert_array_equal(in_workers.lengths, in_process.lengths)

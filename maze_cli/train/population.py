@@ -41,7 +41,9 @@ class PopulationCollector:
         self._episodes = EpisodeStats()
 
     @torch.no_grad()
-    def collect(self) -> PopulationBatch:
+    def collect(self, reset_seed: Optional[int] = None) -> PopulationBatch:
+        """Plays the next population; ``reset_seed`` overrides the seed of this generation's resets (a worker
+        playing a share of a generation is told the seed of its members' envs)."""
         population = self.algorithm.population()
         normalizer = self.policy.observation_normalizer
         seen: List[Tuple[TensorDict, torch.Tensor]] = []
@@ -56,6 +58,7 @@ class PopulationCollector:
             return dist.env_actions(sample)
 
         seed = None if self.seed is None else self.seed + EVALUATION_SEED_STRIDE * self._generation
+        seed = seed if reset_seed is None else reset_seed
         self._generation += 1
         played = play_episodes(self.vector_env, act, np.ones(population.size, dtype=np.int64), seed)
         self.env_steps += int(played.env_lengths.sum())

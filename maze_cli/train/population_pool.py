@@ -1,11 +1,11 @@
 """ES generations on worker processes that play whole episodes themselves (``runner=local``).
 
-Each worker owns the envs for its share of the antithetic pairs, a copy of the policy and the noise
-table (rebuilt from its seed). Per generation it is sent only the noise offsets of its pairs; it reads the
-current weights from shared memory, builds its members and plays them with the same
-:class:`~maze_cli.train.population.PopulationCollector` as the in-process path (acting vectorised over its
-members), and sends back one return and length per member. No observation or action crosses a process
-boundary while episodes run, so generations scale with the workers.
+Each worker owns a copy of the policy and the noise table (rebuilt from its seed). A generation's antithetic
+pairs are cut into chunks; a worker is sent a chunk's noise offsets, reads the current weights from shared
+memory, builds those members and plays them with the same :class:`~maze_cli.train.population.PopulationCollector`
+as the in-process path (acting vectorised over the chunk's members), and sends back one return and length per
+member; it is then sent the next chunk. No observation or action crosses a process boundary while episodes run,
+and a worker that drew long episodes does not hold up the others: they take the remaining chunks.
 
 Member ``j``'s env is reset with the seed it gets under ``runner=dev`` (``seed + j``), so with deterministic
 actions both paths give identical returns; gymnasium's natively vectorised envs (CartPole's), which seed all
@@ -19,7 +19,9 @@ import multiprocessing
 import signal
 import time
 import traceback
-from typing import Any, Dict, List, Optional, Tuple
+from collections import deque
+from multiprocessing.connection import wait
+from typing import Any, Deque, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -38,6 +40,9 @@ logger = logging.getLogger("maze_cli")
 
 POLL_S = 0.1
 CLOSE_TIMEOUT_S = 5.0
+CHUNKS_PER_WORKER = 8
+"""A generation is cut into about this many chunks per worker: small enough to even out episode lengths,
+large enough that acting stays batched over several members."""
 
 
 class _CountingVectorEnv:
@@ -66,39 +71,44 @@ class _AssignedMembers:
         return self.es.members(self.offsets)
 
 
-def _worker_main(index: int, env_factory: CloudpickleWrapper, config: ESAlgorithmConfig, n_pairs: int,
-                 seed: Optional[int], shared: Any, conn: Any, steps: Any) -> None:
-    """A population worker: plays its pairs' members each generation until sent ``None``."""
+def _worker_main(env_factory: CloudpickleWrapper, config: ESAlgorithmConfig, shared: Any, conn: Any,
+                 steps: Any) -> None:
+    """A population worker: plays the chunks it is sent, ``(offsets, reset seed)``, until sent ``None``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the learner's to handle
     torch.set_num_threads(1)
-    collector = None
+    collectors: Dict[int, Tuple[_AssignedMembers, PopulationCollector]] = {}  # one per chunk size
     try:
         es = ES(config, copy.deepcopy(shared))  # private weights; the noise table rebuilt from its seed
-        assigned = _AssignedMembers(es, n_pairs)
-        vector_env = make_vector_env(env_factory.fn, 2 * n_pairs, "sequential")
-        collector = PopulationCollector(_CountingVectorEnv(vector_env, steps), assigned, seed)
         while True:
-            offsets = conn.recv()
-            if offsets is None:
+            task = conn.recv()
+            if task is None:
                 break
+            offsets, reset_seed = task
+            if len(offsets) not in collectors:
+                assigned = _AssignedMembers(es, len(offsets))
+                vector_env = make_vector_env(env_factory.fn, 2 * len(offsets), "sequential")
+                collectors[len(offsets)] = assigned, PopulationCollector(_CountingVectorEnv(vector_env, steps),
+                                                                         assigned, None)
+            assigned, collector = collectors[len(offsets)]
             es.policy.load_state_dict(shared.state_dict())  # the learner does not write during a generation
             assigned.offsets = offsets
-            batch = collector.collect()
+            batch = collector.collect(reset_seed)
             seen = [({key: value.numpy() for key, value in obs.items()}, mask.numpy())
                     for obs, mask in batch.observations]
             conn.send((True, (batch.returns, batch.lengths, seen, collector.pop_episode_stats())))
     except Exception:  # noqa: BLE001 - reported to the learner, which names this worker
         conn.send((False, traceback.format_exc()))
     finally:
-        if collector is not None:
+        for _, collector in collectors.values():
             collector.close()
 
 
 class PopulationPoolCollector:
-    """The learner's side: splits each generation's pairs over the workers, gathers the members' returns.
+    """The learner's side: hands each generation's chunks to the workers as they become free, gathers the
+    members' returns in member order.
 
     A worker that dies, raises, or takes no env step for ``step_timeout_s`` seconds is named and stops the
-    run, or (``restart_failed``) is replaced and plays its share of the generation again.
+    run, or (``restart_failed``) is replaced and plays its chunk again.
 
     :param algorithm: the :class:`~maze_cli.algorithms.es.ES` whose generations to play.
     :param n_workers: worker processes (at most one per pair).
@@ -113,27 +123,24 @@ class PopulationPoolCollector:
         self.step_timeout_s, self.restart_failed, self.max_restarts = step_timeout_s, restart_failed, max_restarts
         self.env_steps = 0
         self.restarts = 0
-        self._pairs = [pairs for pairs in np.array_split(np.arange(algorithm.config.n_pairs), n_workers) if len(pairs)]
+        n_pairs = algorithm.config.n_pairs
+        n_workers = min(n_workers, n_pairs)
+        n_chunks = min(n_pairs, n_workers * CHUNKS_PER_WORKER)
+        self._chunks = [pairs for pairs in np.array_split(np.arange(n_pairs), n_chunks)]
         self._env_factory = CloudpickleWrapper(env_factory)
         self._shared = copy.deepcopy(algorithm.policy).cpu().share_memory()
         self._shared_state = self._shared.state_dict()
         self._generation = 0
         self._episode_parts: List[Dict[str, float]] = []
-        self._workers: List[Tuple[Any, Any, Any]] = [None] * len(self._pairs)  # (process, pipe, step counter)
-        for index in range(len(self._pairs)):
+        self._workers: List[Tuple[Any, Any, Any]] = [None] * n_workers  # (process, pipe, step counter)
+        for index in range(n_workers):
             self._start(index)
 
     def _start(self, index: int) -> None:
-        """Starts worker ``index`` with the envs of its pairs' members, seeded as the same members under dev."""
-        pairs = self._pairs[index]
-        # its first generation is the one being played now (after a restart, generation g > 0)
-        seed = (None if self.seed is None
-                else self.seed + 2 * int(pairs[0]) + EVALUATION_SEED_STRIDE * self._generation)
         parent, child = self._ctx.Pipe()
         steps = self._ctx.Value("q", 0, lock=False)
         process = self._ctx.Process(target=_worker_main, name=f"maze-population-worker-{index}", daemon=True,
-                                    args=(index, self._env_factory, self.algorithm.config, len(pairs), seed,
-                                          self._shared, child, steps))
+                                    args=(self._env_factory, self.algorithm.config, self._shared, child, steps))
         process.start()
         child.close()
         self._workers[index] = (process, parent, steps)
@@ -143,51 +150,73 @@ class PopulationPoolCollector:
         with torch.no_grad():
             for name, tensor in self.algorithm.policy.state_dict().items():
                 self._shared_state[name].copy_(tensor)
-        for index, pairs in enumerate(self._pairs):
-            self._workers[index][1].send(offsets[pairs])
-        parts = [self._receive(index, offsets[pairs]) for index, pairs in enumerate(self._pairs)]
+        parts = self._play(offsets)
         self._generation += 1
-        returns = np.concatenate([part[0] for part in parts])
-        lengths = np.concatenate([part[1] for part in parts])
+        returns = np.concatenate([parts[c][0] for c in range(len(self._chunks))])
+        lengths = np.concatenate([parts[c][1] for c in range(len(self._chunks))])
         seen = [({key: torch.from_numpy(value) for key, value in obs.items()}, torch.from_numpy(mask))
-                for part in parts for obs, mask in part[2]]
-        self._episode_parts += [part[3] for part in parts]
+                for c in range(len(self._chunks)) for obs, mask in parts[c][2]]
+        self._episode_parts += [parts[c][3] for c in range(len(self._chunks))]
         self.env_steps += int(lengths.sum())
         return PopulationBatch(offsets, returns, lengths, seen)
 
-    def _receive(self, index: int, offsets: np.ndarray) -> Any:
-        """Worker ``index``'s result for this generation; a failed worker is replaced (and re-sent ``offsets``)
-        or raises."""
-        while True:
-            try:
-                ok, payload = self._wait(index)
-            except (EnvWorkerDied, EnvError) as failure:
-                self._failed(index, failure)
-                self._workers[index][1].send(offsets)
-                continue
-            if ok:
-                return payload
-            self._failed(index, EnvError(f"population worker {index} failed:\n{payload.rstrip()}"))
-            self._workers[index][1].send(offsets)
+    def _play(self, offsets: np.ndarray) -> Dict[int, Any]:
+        """Every chunk's result, handing the next chunk to whichever worker finishes first."""
+        waiting: Deque[int] = deque(range(len(self._chunks)))
+        busy: Dict[int, Tuple[int, int, float]] = {}  # worker -> (chunk, its step count, when it last changed)
+        parts: Dict[int, Any] = {}
 
-    def _wait(self, index: int) -> Tuple[bool, Any]:
-        """The next message of worker ``index``, watching that it lives and keeps stepping its envs."""
-        process, pipe, steps = self._workers[index]
-        last_steps, last_change = steps.value, time.monotonic()
-        while not pipe.poll(POLL_S):
-            if not process.is_alive():
-                raise self._died(index)
-            if steps.value != last_steps:
-                last_steps, last_change = steps.value, time.monotonic()
-            elif self.step_timeout_s is not None and time.monotonic() - last_change > self.step_timeout_s:
-                process.kill()
-                process.join(timeout=CLOSE_TIMEOUT_S)
-                raise EnvWorkerTimeout(f"population worker {index} (pid {process.pid}) took no env step for "
+        def hand_out(worker: int, chunk: int) -> None:
+            pairs = self._chunks[chunk]
+            seed = (None if self.seed is None
+                    else self.seed + EVALUATION_SEED_STRIDE * self._generation + 2 * int(pairs[0]))
+            self._workers[worker][1].send((offsets[pairs], seed))
+            busy[worker] = (chunk, self._workers[worker][2].value, time.monotonic())
+
+        for worker in range(len(self._workers)):
+            if waiting:
+                hand_out(worker, waiting.popleft())
+        while busy:
+            pipes = {self._workers[worker][1]: worker for worker in busy}
+            for pipe in wait(list(pipes), timeout=POLL_S):
+                worker = pipes[pipe]
+                chunk = busy.pop(worker)[0]
+                try:
+                    ok, payload = pipe.recv()
+                except (EOFError, ConnectionError):
+                    ok, payload = False, self._died(worker)
+                if ok:
+                    parts[chunk] = payload
+                    if waiting:
+                        hand_out(worker, waiting.popleft())
+                    continue
+                failure = payload if isinstance(payload, Exception) else EnvError(
+                    f"population worker {worker} failed:\n{payload.rstrip()}")
+                self._failed(worker, failure)
+                hand_out(worker, chunk)
+            for worker, (chunk, last_steps, last_change) in list(busy.items()):
+                self._check(worker, chunk, last_steps, last_change, busy, hand_out)
+        return parts
+
+    def _check(self, worker: int, chunk: int, last_steps: int, last_change: float, busy: Dict[int, Any],
+               hand_out: Any) -> None:
+        """A busy worker must be alive and keep stepping its envs; a failed one is replaced (or raises)."""
+        process, _, steps = self._workers[worker]
+        if not process.is_alive():
+            failure: Exception = self._died(worker)
+        elif steps.value != last_steps:
+            busy[worker] = (chunk, steps.value, time.monotonic())
+            return
+        elif self.step_timeout_s is not None and time.monotonic() - last_change > self.step_timeout_s:
+            process.kill()
+            process.join(timeout=CLOSE_TIMEOUT_S)
+            failure = EnvWorkerTimeout(f"population worker {worker} (pid {process.pid}) took no env step for "
                                        f"{self.step_timeout_s:g} s (runner.step_timeout_s); it was killed")
-        try:
-            return pipe.recv()
-        except (EOFError, ConnectionError):
-            raise self._died(index) from None
+        else:
+            return
+        busy.pop(worker)
+        self._failed(worker, failure)
+        hand_out(worker, chunk)
 
     def _died(self, index: int) -> EnvWorkerDied:
         process = self._workers[index][0]
@@ -214,7 +243,7 @@ class PopulationPoolCollector:
         return {**merge_reduced_stats(parts, "train"), "time/worker_restarts": float(self.restarts)}
 
     def close(self) -> None:
-        for process, pipe, _ in self._workers:
+        for _, pipe, _ in self._workers:
             try:
                 pipe.send(None)
             except (BrokenPipeError, OSError):
