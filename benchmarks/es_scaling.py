@@ -1,11 +1,11 @@
 """How evolution strategies scale with env worker processes, on an env whose step costs CPU time.
 
-A generation of ES is ``2 * n_pairs`` whole episodes with perturbed weights. Under ``runner=local`` each
-worker process is sent the noise offsets of its share of the pairs and plays those members' episodes
-itself (``maze_cli.train.population_pool``). This measures env steps/s of playing generations (the ES
+A generation of ES is ``2 * n_pairs`` whole episodes with perturbed weights. Under ``runner=local`` the
+pairs are cut into chunks, and each worker process is sent the noise offsets of the next chunk whenever it
+is free and plays those members' episodes itself (``maze_cli.train.population_pool``). This measures env steps/s of playing generations (the ES
 update itself takes well under a millisecond) with 1 and 2 workers, round by round so that other load on
 the machine affects both alike, and prints the ratio (the issue's goal: >= 1.7x). A generation lasts as
-long as its slowest worker's share.
+long as its longest episode.
 
     python benchmarks/es_scaling.py                   # ~1 minute
     python benchmarks/es_scaling.py --step-cost-ms 0  # cheap envs: the per-step message cost shows
