@@ -240,3 +240,38 @@ def _killing_env():
 
 def _killing_env_once(directory):
     return functools_partial(_KillingCartPole, marker=str(directory / "killed"))
+
+
+def test_ray_actors_play_exactly_the_generation_the_trainer_would(ray_session):
+    import functools
+    from maze_cli.envs.expensive import ExpensiveGymEnv
+    env = functools.partial(ExpensiveGymEnv, "CartPole-v1", step_cost_ms=0.0)
+    in_process, _ = _generation_returns("dev", env)
+    on_ray, stats = _generation_returns("ray", env, num_workers=2)
+    np.testing.assert_array_equal(on_ray.returns, in_process.returns)
+    np.testing.assert_array_equal(on_ray.lengths, in_process.lengths)
+    assert stats["train/episode_count"] == 8
+
+
+def test_es_on_ray_survives_a_killed_actor(ray_session, run_root):
+    import os
+    import signal
+    import threading
+    import time
+    rc = RunContext(experiment="cartpole_es", runner="ray", seed=6, output_dir=run_root,
+                    overrides={"runner.num_workers": 2, "algorithm.n_epochs": 4, "algorithm.stop_at_return": None})
+    killed = []
+
+    def kill():
+        while rc.trainer is None or rc.trainer.collector is None or rc.trainer.epoch < 1:
+            time.sleep(0.02)
+        pid = rc.trainer.collector.worker_pids()[1]
+        os.kill(pid, signal.SIGKILL)
+        killed.append(pid)
+    thread = threading.Thread(target=kill, daemon=True)
+    thread.start()
+    rc.train()
+    thread.join(timeout=5)
+    assert killed
+    rows = stats_rows(rc.run_dir)
+    assert len(rows) == 4 and float(rows[-1]["time/worker_restarts"]) >= 1

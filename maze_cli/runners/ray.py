@@ -385,6 +385,13 @@ class RayRunner(Runner):
             "step_timeout_s": self.step_timeout_s, "restart_failed": self.on_worker_failure == "restart",
             "max_restarts": self.max_worker_restarts})
 
+    def make_population_collector(self, env_factory, algorithm, seed, probe_env=None) -> Collector:
+        """Ray actors that each play whole episodes of chunks of every generation; see
+        :class:`~maze_cli.runners.ray_population.RayPopulationCollector`."""
+        from maze_cli.runners.ray_population import RayPopulationCollector
+
+        return RayPopulationCollector(self, env_factory, algorithm, seed)
+
     def make_async_collector(self, env_factory, policy, n_steps, seed, probe_env=None, broadcast_interval=1,
                              queue_size=None) -> Collector:
         """Every actor keeps one rollout in flight (so ``queue_size`` is one per worker, whatever is asked)."""

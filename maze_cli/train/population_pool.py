@@ -71,36 +71,81 @@ class _AssignedMembers:
         return self.es.members(self.offsets)
 
 
+class ChunkPlayer:
+    """Plays chunks of generations with its own policy copy, noise table and envs (one set per chunk size):
+    what a population worker runs, in a worker process of ``runner=local`` or a Ray actor of ``runner=ray``.
+
+    :param env_factory: the run's env factory.
+    :param config: the ES settings (the noise table is rebuilt from ``noise_seed``).
+    :param policy: a private copy of the policy; :meth:`play` is given the weights to load into it.
+    :param steps: a shared counter of env steps (the learner's sign that the worker is not hung), or ``None``.
+    """
+
+    def __init__(self, env_factory: EnvFactory, config: ESAlgorithmConfig, policy: Any, steps: Any = None):
+        self.env_factory, self.steps = env_factory, steps
+        self.es = ES(config, policy)
+        self.policy = policy
+        self._collectors: Dict[int, Tuple[_AssignedMembers, PopulationCollector]] = {}
+
+    def play(self, weights: Dict[str, torch.Tensor], offsets: np.ndarray, reset_seed: Optional[int]) -> Tuple:
+        """``(returns, lengths, observations seen as numpy, episode statistics)`` of the members at ``offsets``."""
+        if len(offsets) not in self._collectors:
+            assigned = _AssignedMembers(self.es, len(offsets))
+            vector_env = make_vector_env(self.env_factory, 2 * len(offsets), "sequential")
+            if self.steps is not None:
+                vector_env = _CountingVectorEnv(vector_env, self.steps)
+            self._collectors[len(offsets)] = assigned, PopulationCollector(vector_env, assigned, None)
+        assigned, collector = self._collectors[len(offsets)]
+        self.policy.load_state_dict(weights)
+        assigned.offsets = offsets
+        batch = collector.collect(reset_seed)
+        seen = [({key: value.numpy() for key, value in obs.items()}, mask.numpy())
+                for obs, mask in batch.observations]
+        return batch.returns, batch.lengths, seen, collector.pop_episode_stats()
+
+    def close(self) -> None:
+        for _, collector in self._collectors.values():
+            collector.close()
+
+
 def _worker_main(env_factory: CloudpickleWrapper, config: ESAlgorithmConfig, shared: Any, conn: Any,
                  steps: Any) -> None:
     """A population worker: plays the chunks it is sent, ``(offsets, reset seed)``, until sent ``None``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the learner's to handle
     torch.set_num_threads(1)
-    collectors: Dict[int, Tuple[_AssignedMembers, PopulationCollector]] = {}  # one per chunk size
+    player = None
     try:
-        es = ES(config, copy.deepcopy(shared))  # private weights; the noise table rebuilt from its seed
+        player = ChunkPlayer(env_factory.fn, config, copy.deepcopy(shared), steps)  # private weights
         while True:
             task = conn.recv()
             if task is None:
                 break
-            offsets, reset_seed = task
-            if len(offsets) not in collectors:
-                assigned = _AssignedMembers(es, len(offsets))
-                vector_env = make_vector_env(env_factory.fn, 2 * len(offsets), "sequential")
-                collectors[len(offsets)] = assigned, PopulationCollector(_CountingVectorEnv(vector_env, steps),
-                                                                         assigned, None)
-            assigned, collector = collectors[len(offsets)]
-            es.policy.load_state_dict(shared.state_dict())  # the learner does not write during a generation
-            assigned.offsets = offsets
-            batch = collector.collect(reset_seed)
-            seen = [({key: value.numpy() for key, value in obs.items()}, mask.numpy())
-                    for obs, mask in batch.observations]
-            conn.send((True, (batch.returns, batch.lengths, seen, collector.pop_episode_stats())))
+            # the learner does not write the shared weights during a generation
+            conn.send((True, player.play(shared.state_dict(), *task)))
     except Exception:  # noqa: BLE001 - reported to the learner, which names this worker
         conn.send((False, traceback.format_exc()))
     finally:
-        for _, collector in collectors.values():
-            collector.close()
+        if player is not None:
+            player.close()
+
+
+def chunk_seed(seed: Optional[int], generation: int, pairs: np.ndarray) -> Optional[int]:
+    """The reset seed of a chunk's envs: its first member's env seed under ``runner=dev``."""
+    return None if seed is None else seed + EVALUATION_SEED_STRIDE * generation + 2 * int(pairs[0])
+
+
+def split_pairs(n_pairs: int, n_workers: int) -> List[np.ndarray]:
+    """A generation's pairs in about ``CHUNKS_PER_WORKER`` chunks per worker."""
+    return list(np.array_split(np.arange(n_pairs), min(n_pairs, n_workers * CHUNKS_PER_WORKER)))
+
+
+def join_chunks(offsets: np.ndarray, parts: List[Tuple]) -> Tuple[PopulationBatch, List[Dict[str, float]]]:
+    """The generation's batch from its chunks' results (in chunk order), and their episode statistics."""
+    returns = np.concatenate([part[0] for part in parts])
+    lengths = np.concatenate([part[1] for part in parts])
+    seen = [({key: torch.from_numpy(value) for key, value in obs.items()}, torch.from_numpy(mask))
+            for part in parts for obs, mask in part[2]]
+    return PopulationBatch(offsets, returns, lengths, seen), [part[3] for part in parts]
 
 
 class PopulationPoolCollector:
@@ -123,10 +168,8 @@ class PopulationPoolCollector:
         self.step_timeout_s, self.restart_failed, self.max_restarts = step_timeout_s, restart_failed, max_restarts
         self.env_steps = 0
         self.restarts = 0
-        n_pairs = algorithm.config.n_pairs
-        n_workers = min(n_workers, n_pairs)
-        n_chunks = min(n_pairs, n_workers * CHUNKS_PER_WORKER)
-        self._chunks = [pairs for pairs in np.array_split(np.arange(n_pairs), n_chunks)]
+        n_workers = min(n_workers, algorithm.config.n_pairs)
+        self._chunks = split_pairs(algorithm.config.n_pairs, n_workers)
         self._env_factory = CloudpickleWrapper(env_factory)
         self._shared = copy.deepcopy(algorithm.policy).cpu().share_memory()
         self._shared_state = self._shared.state_dict()
@@ -152,13 +195,10 @@ class PopulationPoolCollector:
                 self._shared_state[name].copy_(tensor)
         parts = self._play(offsets)
         self._generation += 1
-        returns = np.concatenate([parts[c][0] for c in range(len(self._chunks))])
-        lengths = np.concatenate([parts[c][1] for c in range(len(self._chunks))])
-        seen = [({key: torch.from_numpy(value) for key, value in obs.items()}, torch.from_numpy(mask))
-                for c in range(len(self._chunks)) for obs, mask in parts[c][2]]
-        self._episode_parts += [parts[c][3] for c in range(len(self._chunks))]
-        self.env_steps += int(lengths.sum())
-        return PopulationBatch(offsets, returns, lengths, seen)
+        batch, episode_parts = join_chunks(offsets, [parts[chunk] for chunk in range(len(self._chunks))])
+        self._episode_parts += episode_parts
+        self.env_steps += int(batch.lengths.sum())
+        return batch
 
     def _play(self, offsets: np.ndarray) -> Dict[int, Any]:
         """Every chunk's result, handing the next chunk to whichever worker finishes first."""
@@ -168,9 +208,7 @@ class PopulationPoolCollector:
 
         def hand_out(worker: int, chunk: int) -> None:
             pairs = self._chunks[chunk]
-            seed = (None if self.seed is None
-                    else self.seed + EVALUATION_SEED_STRIDE * self._generation + 2 * int(pairs[0]))
-            self._workers[worker][1].send((offsets[pairs], seed))
+            self._workers[worker][1].send((offsets[pairs], chunk_seed(self.seed, self._generation, pairs)))
             busy[worker] = (chunk, self._workers[worker][2].value, time.monotonic())
 
         for worker in range(len(self._workers)):
