@@ -16,6 +16,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from maze_cli.config_compose import drop_keys_of_replaced_targets
+from maze_cli.config_validation import validated_dataclass
 from maze_cli.help import register_resolver
 from maze_cli.logging.console import setup_logging
 from maze_cli.sweep import register_sweeper, write_job_result
@@ -36,6 +37,8 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
     start = time.perf_counter()
     overrides = list(HydraConfig.get().overrides.task)
     drop_keys_of_replaced_targets(cfg, dict(HydraConfig.get().runtime.choices), overrides)
+    if not cfg.get("input_dir"):  # a bad algorithm value fails before torch and the training stack are imported
+        validated_dataclass(cfg.algorithm, "algorithm")
     from maze_cli.run import prepare_run  # torch and the training stack: only for commands that train
 
     _, _, trainer = prepare_run(cfg, run_dir, overrides)
@@ -103,7 +106,7 @@ def report_errors(task: Callable[[DictConfig, Path], float], cfg: DictConfig) ->
         if _in_sweep():
             write_job_result(run_dir, "failed", wall_seconds=time.perf_counter() - start, error=message)
             return math.nan
-        from maze_cli.run import discard_unused_run_dir
+        from maze_cli.run_dir import discard_unused_run_dir
 
         if discard_unused_run_dir(run_dir):
             print(f"nothing was written: the run directory {run_dir} was removed", file=sys.stderr)

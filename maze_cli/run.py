@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 from typing import Any, Optional, Sequence, Tuple
 
@@ -10,7 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from maze_cli.build import Components, build
 from maze_cli.core.io import atomic_write
-from maze_cli.logging import LOG_FILE, setup_logging
+from maze_cli.logging import setup_logging
 from maze_cli.resume import CONFIG_FILE, carry_over, resumed_config
 from maze_cli.train.checkpoint import load_checkpoint
 from maze_cli.train.loop import LAST_CHECKPOINT, TrainingLoop
@@ -21,27 +20,6 @@ logger = logging.getLogger("maze_cli")
 def write_config(cfg: DictConfig, run_dir: Path) -> None:
     text = OmegaConf.to_yaml(cfg, resolve=True)
     atomic_write(run_dir / CONFIG_FILE, lambda tmp: Path(tmp).write_text(text))
-
-
-HYDRA_FILES = {"config.yaml", "hydra.yaml", "overrides.yaml"}
-
-
-def discard_unused_run_dir(run_dir: Path) -> bool:
-    """Removes a run directory that holds nothing but the log and Hydra's record of the command (a run that
-    failed validation), so ``ls outputs/... | tail -1`` never picks an empty run; anything else is kept."""
-    for handler in [h for h in logger.handlers if isinstance(h, logging.FileHandler)]:
-        logger.removeHandler(handler)
-        handler.close()
-    if not run_dir.is_dir():
-        return False
-    entries = {p.name for p in run_dir.iterdir()}
-    hydra_dir = run_dir / ".hydra"
-    if not entries <= {LOG_FILE, ".hydra"} or (hydra_dir.is_dir() and not {p.name for p in hydra_dir.iterdir()} <= HYDRA_FILES):
-        return False
-    shutil.rmtree(run_dir)
-    if not any(run_dir.parent.iterdir()):
-        run_dir.parent.rmdir()  # the run-name folder, when this was its only run
-    return True
 
 
 def resume_state(input_dir: str, cfg: DictConfig) -> dict:

@@ -1,7 +1,5 @@
-"""Algorithms: each reads top to bottom from a rollout to losses and a gradient step; configs and shared maths."""
-from maze_cli.algorithms.a2c import A2C
-from maze_cli.algorithms.config import (A2CAlgorithmConfig, AlgorithmConfig, OnPolicyAlgorithmConfig,
-                                        PPOAlgorithmConfig)
-from maze_cli.algorithms.ppo import PPO
+"""Algorithms: each reads top to bottom from a rollout to losses and a gradient step; configs and shared maths.
 
-__all__ = ["A2C", "A2CAlgorithmConfig", "AlgorithmConfig", "OnPolicyAlgorithmConfig", "PPO", "PPOAlgorithmConfig"]
+The algorithm classes live in their modules (``maze_cli.algorithms.a2c.A2C``, ...); this package imports
+nothing, so that validating an ``algorithm`` config (:mod:`maze_cli.algorithms.config`) does not import torch.
+"""

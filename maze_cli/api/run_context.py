@@ -20,7 +20,8 @@ from maze_cli.envs.maze_env import ActorID
 from maze_cli.help import run_name
 from maze_cli.logging import setup_logging
 from maze_cli.models.policy import TorchPolicy
-from maze_cli.run import discard_unused_run_dir, prepare_run
+from maze_cli.run import prepare_run
+from maze_cli.run_dir import discard_unused_run_dir
 from maze_cli.train.loop import TrainingLoop
 
 
