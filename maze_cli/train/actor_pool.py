@@ -71,9 +71,16 @@ class PolicyVersions:
         return {"train/policy_lag_mean": float(lags.mean()), "train/policy_lag_max": float(lags.max())}
 
 
+def _learner_alive() -> bool:
+    """False once the learner's process is gone (killed without a chance to stop its actors)."""
+    parent = multiprocessing.parent_process()
+    return parent is None or parent.is_alive()
+
+
 def _put(channel: Any, message: Any, stop: Any) -> None:
-    """Puts ``message`` on the queue, waiting while it is full, unless the learner asks the actors to stop."""
-    while not stop.is_set():
+    """Puts ``message`` on the queue, waiting while it is full, unless the learner asks the actors to stop
+    (or is gone)."""
+    while not stop.is_set() and _learner_alive():
         try:
             channel.put(message, timeout=POLL_S)
             return
@@ -94,7 +101,7 @@ def _actor_main(index: int, env_factory: CloudpickleWrapper, shared: TorchPolicy
         collector = make_rollout_collector(env_factory.fn, n_envs, "sequential", policy, None, n_steps, env_seed,
                                            store_next_observations=True)
         acted_with = -1
-        while not stop.is_set():
+        while not stop.is_set() and _learner_alive():
             if version.value != acted_with:
                 with lock:
                     policy.load_state_dict(shared.state_dict())
