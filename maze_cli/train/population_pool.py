@@ -117,7 +117,10 @@ def _worker_main(env_factory: CloudpickleWrapper, config: ESAlgorithmConfig, sha
     try:
         player = ChunkPlayer(env_factory.fn, config, copy.deepcopy(shared), steps)  # private weights
         while True:
-            task = conn.recv()
+            try:
+                task = conn.recv()
+            except EOFError:  # the learner is gone
+                break
             if task is None:
                 break
             # the learner does not write the shared weights during a generation
