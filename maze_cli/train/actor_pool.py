@@ -10,7 +10,6 @@ rollout. A full queue blocks the actors, which bounds the policy lag.
 from __future__ import annotations
 
 import copy
-import logging
 import multiprocessing
 import queue
 import signal
@@ -28,8 +27,7 @@ from maze_cli.envs.vector import EnvFactory
 from maze_cli.models.policy import TorchPolicy
 from maze_cli.train.batch import RolloutBatch
 from maze_cli.train.collectors import make_rollout_collector
-
-logger = logging.getLogger("maze_cli")
+from maze_cli.train.restarts import RestartBudget
 
 POLL_S = 0.1
 """How often the learner looks at its actors while it waits for a rollout."""
@@ -138,9 +136,8 @@ class ActorPoolCollector:
         self.n_actors, self.envs_per_actor, self.n_steps, self.seed = n_actors, envs_per_actor, n_steps, seed
         self.broadcast_interval = broadcast_interval
         self.rollout_timeout = None if step_timeout_s is None else step_timeout_s * n_steps
-        self.restart_failed, self.max_restarts = restart_failed, max_restarts
+        self._restarts = RestartBudget(restart_failed, max_restarts)
         self.env_steps = 0
-        self.restarts = 0
         self.versions = PolicyVersions()
         self._env_factory = CloudpickleWrapper(env_factory)
         self._shared = copy.deepcopy(policy).cpu().share_memory()
@@ -154,6 +151,11 @@ class ActorPoolCollector:
         self._last_seen = [time.monotonic()] * n_actors
         for index in range(n_actors):
             self._start(index)
+
+    @property
+    def restarts(self) -> int:
+        """Actors replaced so far."""
+        return self._restarts.restarts
 
     def _start(self, index: int) -> None:
         torch_seed = int(np.random.SeedSequence([self.seed, index, self.restarts]).generate_state(1)[0])
@@ -220,11 +222,7 @@ class ActorPoolCollector:
 
     def _failed(self, index: int, failure: Exception) -> None:
         """Replaces a failed actor (``restart_failed``, restarts left) or raises ``failure``."""
-        if not self.restart_failed or self.restarts >= self.max_restarts:
-            used = (f" (runner.max_worker_restarts={self.max_restarts} restarts used)" if self.restart_failed else "")
-            raise type(failure)(f"{failure}{used}; the run stops, its checkpoints are intact")
-        self.restarts += 1
-        logger.warning(f"{failure}; restarting it with fresh envs (restart {self.restarts} of {self.max_restarts})")
+        self._restarts.spend(failure)
         if self.processes[index].is_alive():
             self.processes[index].kill()
         self.processes[index].join(timeout=CLOSE_TIMEOUT_S)

@@ -14,7 +14,6 @@ their envs from one seed, are the exception.
 from __future__ import annotations
 
 import copy
-import logging
 import multiprocessing
 import signal
 import time
@@ -35,8 +34,7 @@ from maze_cli.envs.make import make_vector_env
 from maze_cli.envs.vector import EnvFactory, VectorEnv, VectorStep
 from maze_cli.train.evaluator import EVALUATION_SEED_STRIDE
 from maze_cli.train.population import PopulationCollector
-
-logger = logging.getLogger("maze_cli")
+from maze_cli.train.restarts import RestartBudget
 
 POLL_S = 0.1
 CLOSE_TIMEOUT_S = 5.0
@@ -168,9 +166,9 @@ class PopulationPoolCollector:
         context = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         self._ctx = multiprocessing.get_context(context)
         self.algorithm, self.seed = algorithm, seed
-        self.step_timeout_s, self.restart_failed, self.max_restarts = step_timeout_s, restart_failed, max_restarts
+        self.step_timeout_s = step_timeout_s
+        self._restarts = RestartBudget(restart_failed, max_restarts)
         self.env_steps = 0
-        self.restarts = 0
         n_workers = min(n_workers, algorithm.config.n_pairs)
         self._chunks = split_pairs(algorithm.config.n_pairs, n_workers)
         self._env_factory = CloudpickleWrapper(env_factory)
@@ -181,6 +179,11 @@ class PopulationPoolCollector:
         self._workers: List[Tuple[Any, Any, Any]] = [None] * n_workers  # (process, pipe, step counter)
         for index in range(n_workers):
             self._start(index)
+
+    @property
+    def restarts(self) -> int:
+        """Workers replaced so far."""
+        return self._restarts.restarts
 
     def _start(self, index: int) -> None:
         parent, child = self._ctx.Pipe()
@@ -266,11 +269,7 @@ class PopulationPoolCollector:
 
     def _failed(self, index: int, failure: Exception) -> None:
         """Replaces a failed worker (``restart_failed``, restarts left) or raises ``failure``."""
-        if not self.restart_failed or self.restarts >= self.max_restarts:
-            used = (f" (runner.max_worker_restarts={self.max_restarts} restarts used)" if self.restart_failed else "")
-            raise type(failure)(f"{failure}{used}; the run stops, its checkpoints are intact")
-        self.restarts += 1
-        logger.warning(f"{failure}; restarting it with fresh envs (restart {self.restarts} of {self.max_restarts})")
+        self._restarts.spend(failure)
         process = self._workers[index][0]
         if process.is_alive():
             process.kill()
