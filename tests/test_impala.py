@@ -255,3 +255,13 @@ def test_acrobot_impala_preset_reaches_minus_100(run_root):
     rows = _rows(rc)
     assert rc.trainer.stop_reason is not None and rc.trainer.stop_reason.startswith("solved"), rows[-1]
     assert int(rows[-1]["time/env_steps"]) <= 81_920
+
+
+def test_an_env_raising_in_an_actor_stops_the_run_with_its_traceback(run_root):
+    import functools
+    import faulty_envs
+    from maze_cli.envs import EnvError
+    rc = RunContext(env=functools.partial(faulty_envs.failing_cartpole, fail_after=200), algorithm="impala",
+                    runner="local", seed=3, overrides={**SHORT, "runner.n_workers": 2})
+    with pytest.raises(EnvError, match=r"(?s)actor \d failed:\nTraceback.*RuntimeError.*the run stops"):
+        rc.train()

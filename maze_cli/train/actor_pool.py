@@ -90,7 +90,6 @@ def _actor_main(index: int, env_factory: CloudpickleWrapper, shared: TorchPolicy
                 env_seed: int, torch_seed: int, version: Any, lock: Any, channel: Any, stop: Any) -> None:
     """An actor process: rollouts with the newest published weights, until the learner says stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the learner's to handle; it stops the actors
-    channel.cancel_join_thread()  # exit without waiting for the learner to read what is still queued
     torch.set_num_threads(1)
     torch.manual_seed(torch_seed)
     collector = None
@@ -107,10 +106,12 @@ def _actor_main(index: int, env_factory: CloudpickleWrapper, shared: TorchPolicy
             batch = collector.collect().apply(lambda tensor: tensor.numpy().copy())
             _put(channel, Rollout(index, acted_with, batch, collector.episodes.pop("train")), stop)
     except Exception:  # noqa: BLE001 - reported to the learner, which names this actor
-        _put(channel, ActorFailure(index, traceback.format_exc()), stop)
+        _put(channel, ActorFailure(index, traceback.format_exc()), stop)  # flushed when this process exits
     finally:
         if collector is not None:
             collector.close()
+    if stop.is_set() or not _learner_alive():
+        channel.cancel_join_thread()  # nobody reads what is still queued: exit without waiting for it
 
 
 class ActorPoolCollector:
