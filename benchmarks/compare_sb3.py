@@ -1,17 +1,19 @@
-"""maze_cli against Stable-Baselines3 on CartPole-v1, side by side on the same work.
+"""maze_cli against Stable-Baselines3, side by side on the same work.
 
     pip install -e .[bench]
-    python benchmarks/compare_sb3.py                      # full comparison (about 10 minutes on 2 cores)
+    python benchmarks/compare_sb3.py                      # full comparison (about 15 minutes on 2 cores)
     python benchmarks/compare_sb3.py --steps 4000 --solve-budget 0 --seeds 1   # smoke run
 
-Three tables:
+Tables:
 
-1. Matched settings (A2C and PPO at 4 and 16 envs): same rollout length, network (separate 2x64 tanh
-   policy and value nets), Adam with the same learning rate and epsilon, advantage normalisation,
-   gradient clipping, PPO epochs and minibatch size. Each framework trains ``--steps`` env steps
-   without evaluation; the table gives env steps/s of training, the ratio maze_cli / SB3 and the
-   peak resident memory of the process. The runs of a pair are interleaved seed by seed (each in a
-   fresh process), so machine load affects both alike.
+1. Matched settings (:func:`settings`): A2C and PPO on CartPole with long rollouts at 4 and 16 envs, and
+   small rollouts and batches on CartPole, Pendulum and Acrobot. Same rollout length, network (separate
+   2x64 tanh policy and value nets), Adam with the same learning rate and epsilon, advantage
+   normalisation, gradient clipping, PPO epochs and minibatch size. Each framework trains ``--steps`` env
+   steps without evaluation; the table gives env steps/s of training, the ratio maze_cli / SB3, the peak
+   resident memory of the process, and the geometric mean of the ratios. The runs of a pair are
+   interleaved seed by seed (each in a fresh process), so machine load affects both alike.
+   Then the whole-run wall time of a training call of about 20 s (building to the end, saving included).
 2. The acting ceiling: gymnasium's vectorised CartPole plus a 2x64 MLP forward and categorical
    sample (no learning, no critic), and maze_cli's acting phase (``RolloutCollector.collect``, which
    also runs the critic and stores the rollout) as a fraction of it.
@@ -26,31 +28,63 @@ import argparse
 import csv
 import json
 import logging
+import math
 import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 THRESHOLD = 475.0
 EVAL_EPISODES = 10
-# Matched hyper-parameters: (maze_cli overrides, SB3 constructor arguments); the rollout length is per algorithm.
-MATCHED = {
-    "a2c": ({"algorithm.lr": 5e-4, "algorithm.gamma": 0.98, "algorithm.gae_lambda": 1.0,
-             "algorithm.entropy_coef": 0.0, "algorithm.max_grad_norm": 0.5},
-            {"learning_rate": 5e-4, "gamma": 0.98, "gae_lambda": 1.0, "ent_coef": 0.0, "max_grad_norm": 0.5,
-             "use_rms_prop": False, "normalize_advantage": True}),
-    "ppo": ({"algorithm.lr": 3e-4, "algorithm.gamma": 0.99, "algorithm.gae_lambda": 0.95,
-             "algorithm.entropy_coef": 0.0, "algorithm.max_grad_norm": 0.5, "algorithm.batch_size": 64,
-             "algorithm.n_optimization_epochs": 10, "algorithm.clip_range": 0.2},
-            {"learning_rate": 3e-4, "gamma": 0.99, "gae_lambda": 0.95, "ent_coef": 0.0, "max_grad_norm": 0.5,
-             "batch_size": 64, "n_epochs": 10, "clip_range": 0.2}),
-}
-ROLLOUT_STEPS = {"a2c": 100, "ppo": 256}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One matched training setting: both frameworks get these hyper-parameters (names as in SB3's
+    constructors), the same env, envs, rollout length and separate 2x64 tanh policy and value networks."""
+    algo: str
+    env_id: str
+    maze_env: str
+    n_envs: int
+    n_steps: int
+    hyper: Dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return f"{self.algo}-{self.maze_env}-{self.n_envs}x{self.n_steps}"
+
+
+MAZE_KEYS = {"learning_rate": "algorithm.lr", "gamma": "algorithm.gamma", "gae_lambda": "algorithm.gae_lambda",
+             "ent_coef": "algorithm.entropy_coef", "max_grad_norm": "algorithm.max_grad_norm",
+             "batch_size": "algorithm.batch_size", "n_epochs": "algorithm.n_optimization_epochs",
+             "clip_range": "algorithm.clip_range"}
+A2C_ONLY = {"use_rms_prop": False, "normalize_advantage": True}  # Adam and normalised advantages, as maze_cli
+LONG_A2C = {"learning_rate": 5e-4, "gamma": 0.98, "gae_lambda": 1.0, "ent_coef": 0.0, "max_grad_norm": 0.5}
+LONG_PPO = {"learning_rate": 3e-4, "gamma": 0.99, "gae_lambda": 0.95, "ent_coef": 0.0, "max_grad_norm": 0.5,
+            "batch_size": 64, "n_epochs": 10, "clip_range": 0.2}
+
+
+def settings(long_rollout_envs: List[int]) -> List[Setting]:
+    """Long rollouts (A2C T=100, PPO T=256) at each of ``long_rollout_envs``, then small rollouts and batches
+    where per-step and per-update overhead dominate: SB3's A2C default (8 x 5), the RL Zoo's PPO CartPole
+    (8 x 32, batch 256, 20 epochs), PPO Pendulum (4 x 512) and A2C Acrobot (16 x 20)."""
+    long = [Setting("a2c", "CartPole-v1", "cartpole", n, 100, LONG_A2C) for n in long_rollout_envs]
+    long += [Setting("ppo", "CartPole-v1", "cartpole", n, 256, LONG_PPO) for n in long_rollout_envs]
+    return long + [
+        Setting("a2c", "CartPole-v1", "cartpole", 8, 5, {**LONG_A2C, "learning_rate": 7e-4, "gamma": 0.99}),
+        Setting("ppo", "CartPole-v1", "cartpole", 8, 32, {**LONG_PPO, "learning_rate": 1e-3, "gamma": 0.98,
+                                                          "gae_lambda": 0.8, "batch_size": 256, "n_epochs": 20}),
+        Setting("ppo", "Pendulum-v1", "pendulum", 4, 512, {**LONG_PPO, "learning_rate": 1e-3, "gamma": 0.9}),
+        Setting("a2c", "Acrobot-v1", "acrobot", 16, 20, {**LONG_A2C, "learning_rate": 7e-4, "gamma": 0.99}),
+    ]
+
+
 # SAC on Pendulum-v1, one env, one gradient step per env step, 256x256 ReLU actor and twin critics.
 SAC_ENV, SAC_THRESHOLD = "Pendulum-v1", -200.0
 SAC_MATCHED = ({"algorithm.lr": 1e-3, "algorithm.batch_size": 256, "algorithm.learning_starts": 100,
@@ -65,17 +99,23 @@ def peak_memory_mb() -> float:
 
 # --- jobs, each run in its own process -----------------------------------------------------------
 
-def maze_throughput(algo: str, n_envs: int, seed: int, steps: int) -> Dict[str, Any]:
+def maze_throughput(setting: Dict[str, Any], seed: int, steps: int) -> Dict[str, Any]:
+    """Training env steps/s of one setting (no evaluation) and, in ``seconds``, the whole ``RunContext(...).train()``
+    call: building, training, the last checkpoint and the learning curve."""
     from maze_cli import RunContext
-    n_steps = ROLLOUT_STEPS[algo]
-    updates = max(1, steps // (n_steps * n_envs))
-    overrides = {**MATCHED[algo][0], "runner.n_envs": n_envs, "algorithm.n_rollout_steps": n_steps,
-                 "algorithm.eval_repeats": 0, "algorithm.n_epochs": 1, "algorithm.epoch_length": updates}
+    s = Setting(**setting)
+    updates = max(1, steps // (s.n_steps * s.n_envs))
+    overrides = {**{MAZE_KEYS[k]: v for k, v in s.hyper.items() if k in MAZE_KEYS}, "runner.n_envs": s.n_envs,
+                 "algorithm.n_rollout_steps": s.n_steps, "algorithm.eval_repeats": 0, "algorithm.n_epochs": 1,
+                 "algorithm.epoch_length": updates}
     with tempfile.TemporaryDirectory() as tmp:
-        rc = RunContext(algorithm=algo, runner="dev", seed=seed, overrides=overrides, output_dir=tmp)
+        start = time.perf_counter()
+        rc = RunContext(env=s.maze_env, algorithm=s.algo, runner="dev", seed=seed, overrides=overrides,
+                        output_dir=tmp)
         rc.train()
+        seconds = time.perf_counter() - start
         row = list(csv.DictReader(open(rc.run_dir / "stats.csv")))[-1]
-    return {"steps_per_s": float(row["time/steps_per_second"]), "memory_mb": peak_memory_mb()}
+    return {"steps_per_s": float(row["time/steps_per_second"]), "memory_mb": peak_memory_mb(), "seconds": seconds}
 
 
 def sb3_model(algo: str, env: Any, seed: int, **kwargs: Any) -> Any:
@@ -127,16 +167,21 @@ def make_clock() -> Any:
     return Clock()
 
 
-def sb3_throughput(algo: str, n_envs: int, seed: int, steps: int) -> Dict[str, Any]:
+def sb3_throughput(setting: Dict[str, Any], seed: int, steps: int) -> Dict[str, Any]:
+    """As :func:`maze_throughput`; ``seconds`` is making the vector env and the model plus ``learn``."""
     from stable_baselines3.common.env_util import make_vec_env
-    n_steps = ROLLOUT_STEPS[algo]
+    s = Setting(**setting)
+    start = time.perf_counter()
     policy_kwargs = {"net_arch": {"pi": [64, 64], "vf": [64, 64]}, "optimizer_kwargs": {"eps": 1e-8}}
-    model = sb3_model(algo, make_vec_env("CartPole-v1", n_envs=n_envs, seed=seed), seed, n_steps=n_steps,
-                      policy_kwargs=policy_kwargs, **MATCHED[algo][1])
+    extra = A2C_ONLY if s.algo == "a2c" else {}
+    model = sb3_model(s.algo, make_vec_env(s.env_id, n_envs=s.n_envs, seed=seed), seed, n_steps=s.n_steps,
+                      policy_kwargs=policy_kwargs, **s.hyper, **extra)
     clock = make_clock()
-    total = max(1, steps // (n_steps * n_envs)) * n_steps * n_envs
+    total = max(1, steps // (s.n_steps * s.n_envs)) * s.n_steps * s.n_envs
     model.learn(total, callback=clock)
-    return {"steps_per_s": model.num_timesteps / (time.perf_counter() - clock.start), "memory_mb": peak_memory_mb()}
+    end = time.perf_counter()
+    return {"steps_per_s": model.num_timesteps / (end - clock.start), "memory_mb": peak_memory_mb(),
+            "seconds": end - start}
 
 
 def ceiling(n_envs: int, seed: int, steps: int) -> Dict[str, Any]:
@@ -256,20 +301,40 @@ def mean(values: List[float]) -> float:
     return sum(values) / len(values)
 
 
+def geometric_mean(values: List[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
 def throughput_table(args: argparse.Namespace) -> None:
     print(f"\nMatched settings, {args.steps:,} env steps per run, seeds {args.seeds} (means)")
-    print(f"{'algo':<5}{'envs':>5}{'T':>5}{'maze steps/s':>14}{'SB3 steps/s':>13}{'ratio':>7}"
-          f"{'maze MB':>9}{'SB3 MB':>8}{'MB ratio':>9}")
-    for algo in ("a2c", "ppo"):
-        for n_envs in args.envs:
-            maze, sb3 = [], []
-            for seed in args.seeds:  # interleaved, so load changes hit both
-                maze.append(run_job("maze_throughput", algo=algo, n_envs=n_envs, seed=seed, steps=args.steps))
-                sb3.append(run_job("sb3_throughput", algo=algo, n_envs=n_envs, seed=seed, steps=args.steps))
-            m, s = mean([r["steps_per_s"] for r in maze]), mean([r["steps_per_s"] for r in sb3])
-            mm, sm = max(r["memory_mb"] for r in maze), max(r["memory_mb"] for r in sb3)
-            print(f"{algo:<5}{n_envs:>5}{ROLLOUT_STEPS[algo]:>5}{m:>14,.0f}{s:>13,.0f}{m / s:>7.2f}"
-                  f"{mm:>9.0f}{sm:>8.0f}{mm / sm:>9.2f}", flush=True)
+    print(f"{'setting':<22}{'maze steps/s':>14}{'SB3 steps/s':>13}{'ratio':>7}{'maze MB':>9}{'SB3 MB':>8}"
+          f"{'MB ratio':>9}")
+    ratios = []
+    for setting in settings(args.envs):
+        if args.settings and setting.name not in args.settings:
+            continue
+        maze, sb3 = [], []
+        for seed in args.seeds:  # interleaved, so load changes hit both
+            maze.append(run_job("maze_throughput", setting=asdict(setting), seed=seed, steps=args.steps))
+            sb3.append(run_job("sb3_throughput", setting=asdict(setting), seed=seed, steps=args.steps))
+        m, s = mean([r["steps_per_s"] for r in maze]), mean([r["steps_per_s"] for r in sb3])
+        mm, sm = max(r["memory_mb"] for r in maze), max(r["memory_mb"] for r in sb3)
+        ratios.append(m / s)
+        print(f"{setting.name:<22}{m:>14,.0f}{s:>13,.0f}{m / s:>7.2f}{mm:>9.0f}{sm:>8.0f}{mm / sm:>9.2f}", flush=True)
+    if ratios:
+        print(f"geometric mean of the ratios {geometric_mean(ratios):.2f}, lowest {min(ratios):.2f}")
+
+
+def whole_run_table(args: argparse.Namespace) -> None:
+    """Wall time of whole training calls (setup, training, saving) of about 20 s, fresh processes, interleaved."""
+    setting = next(s for s in settings([]) if s.name == "ppo-cartpole-8x32")
+    print(f"\nWhole run: {setting.name}, {args.whole_steps:,} env steps, construction to the end of training")
+    print(f"{'seed':>5}{'maze s':>9}{'SB3 s':>9}{'ratio':>7}")
+    for seed in args.seeds:
+        maze = run_job("maze_throughput", setting=asdict(setting), seed=seed, steps=args.whole_steps)
+        sb3 = run_job("sb3_throughput", setting=asdict(setting), seed=seed, steps=args.whole_steps)
+        print(f"{seed:>5}{maze['seconds']:>9.1f}{sb3['seconds']:>9.1f}{sb3['seconds'] / maze['seconds']:>7.2f}",
+              flush=True)
 
 
 def ceiling_table(args: argparse.Namespace) -> None:
@@ -318,7 +383,10 @@ def sac_table(args: argparse.Namespace) -> None:
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=60_000, help="env steps per throughput run")
-    parser.add_argument("--envs", type=int, nargs="+", default=[4, 16])
+    parser.add_argument("--envs", type=int, nargs="+", default=[4, 16], help="envs of the long-rollout settings")
+    parser.add_argument("--settings", nargs="+", help="only these settings of the throughput table (names as printed)")
+    parser.add_argument("--whole-steps", type=int, default=100_000,
+                        help="env steps of the whole-run comparison (about 20 s); 0 skips it")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--solve-budget", type=int, default=200_000, help="env steps; 0 skips the time-to-solve table")
     parser.add_argument("--eval-every", type=int, default=10_000, help="SB3 evaluation interval in env steps")
@@ -333,8 +401,10 @@ def main(argv: Optional[List[str]] = None) -> None:
         return
     with open("/proc/loadavg") as f:
         load = " ".join(f.read().split()[:3])
-    print(f"maze_cli vs Stable-Baselines3 on CartPole-v1; load average {load} (1/5/15 min)")
+    print(f"maze_cli vs Stable-Baselines3; load average {load} (1/5/15 min)")
     throughput_table(args)
+    if args.whole_steps > 0:
+        whole_run_table(args)
     ceiling_table(args)
     if args.solve_budget > 0:
         solve_table(args)

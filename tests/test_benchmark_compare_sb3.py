@@ -22,11 +22,19 @@ def test_benchmark_smoke_run_prints_every_table():
     result = subprocess.run([sys.executable] + args[1:], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    for algo in ("a2c", "ppo"):
-        row = re.search(rf"^{algo}\s+2\s+\d+\s+([\d,]+)\s+([\d,]+)\s+([\d.]+)", out, re.M)
+    ratios = []
+    for setting in ("a2c-cartpole-2x100", "ppo-pendulum-4x512"):
+        row = re.search(rf"^{setting}\s+([\d,]+)\s+([\d,]+)\s+([\d.]+)", out, re.M)
         assert row is not None, out
         maze, sb3, ratio = (float(g.replace(",", "")) for g in row.groups())
         assert maze > 0 and sb3 > 0 and abs(ratio - maze / sb3) <= 0.01 + 0.01 * ratio
+        ratios.append(ratio)
+    geometric = float(re.search(r"^geometric mean of the ratios ([\d.]+), lowest ([\d.]+)", out, re.M).group(1))
+    assert abs(geometric - (ratios[0] * ratios[1]) ** 0.5) <= 0.02 + 0.01 * geometric
+    whole = re.search(r"^Whole run: .*\n.*\n\s+1\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$", out, re.M)
+    assert whole is not None, out
+    maze_s, sb3_s, ratio = (float(g) for g in whole.groups())
+    assert maze_s > 0 and sb3_s > 0 and abs(ratio - sb3_s / maze_s) <= 0.02 + 0.1 * ratio  # seconds are printed rounded
     ceiling = re.search(r"^\s+2\s+([\d,]+)\s+([\d,]+)\s+([\d.]+)$", out, re.M)
     assert ceiling is not None, out
     sac = re.search(r"^SAC on Pendulum-v1.*\n.*\n\s+1\s+([\d,]+)\s+([\d,]+)\s+([\d.]+)", out, re.M)

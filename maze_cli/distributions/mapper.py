@@ -1,7 +1,7 @@
 """The joint distribution of a sub-step's heads and the DistributionMapper that picks one per head."""
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Type, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Union
 
 import gymnasium as gym
 import numpy as np
@@ -13,6 +13,14 @@ from maze_cli.distributions.categorical import (CategoricalProbabilityDistributi
                                                 MultiCategoricalProbabilityDistribution)
 from maze_cli.distributions.continuous import (BernoulliProbabilityDistribution,
                                                DiagonalGaussianProbabilityDistribution)
+
+
+def _joint(terms: List[torch.Tensor]) -> torch.Tensor:
+    """The sum of per-head terms; one head's term as it is (``sum`` would add it to 0, an op per acting step)."""
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
 
 
 class DictProbabilityDistribution:
@@ -28,10 +36,10 @@ class DictProbabilityDistribution:
         return {key: dist.deterministic_sample() for key, dist in self.distributions.items()}
 
     def log_prob(self, actions: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        return sum(dist.log_prob(actions[key]) for key, dist in self.distributions.items())
+        return _joint([dist.log_prob(actions[key]) for key, dist in self.distributions.items()])
 
     def entropy(self) -> torch.Tensor:
-        return sum(dist.entropy() for dist in self.distributions.values())
+        return _joint([dist.entropy() for dist in self.distributions.values()])
 
     def from_env_actions(self, actions: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         """Recorded env actions of every head as samples :meth:`log_prob` scores (see ``from_env_action``)."""
