@@ -2,6 +2,7 @@
 
     python benchmarks/imitation.py --seeds 1 2                        # CartPole-v1
     python benchmarks/imitation.py --task mountain_car --seeds 1 2    # MountainCar-v0
+    python benchmarks/imitation.py --task acrobot --seeds 1 2         # Acrobot-v1
 
 Per seed: records ``--episodes`` episodes of the task's heuristic (:mod:`maze_cli.examples`), trains
 ``algorithm=bc`` on them, then runs the task's PPO preset twice until its deterministic evaluation reaches
@@ -22,6 +23,7 @@ import numpy as np
 
 from maze_cli import RunContext
 from maze_cli.build import EnvFactory
+from maze_cli.examples.acrobot import AcrobotHeuristic
 from maze_cli.examples.cartpole import CartPoleHeuristic
 from maze_cli.examples.mountain_car import MountainCarHeuristic
 from maze_cli.imitation.dataset import TrajectoryWriter
@@ -42,6 +44,7 @@ TASKS = {
     "cartpole": Task("cartpole", "CartPole-v1", CartPoleHeuristic(), "cartpole_ppo", 475.0, 10, {}),
     "mountain_car": Task("mountain_car", "MountainCar-v0", MountainCarHeuristic(), "mountain_car_ppo", -110.0, 20,
                          {"normalization": "obs_norm"}),
+    "acrobot": Task("acrobot", "Acrobot-v1", AcrobotHeuristic(), "acrobot_ppo", -80.0, 5, {"normalization": "obs_norm"}),
 }
 
 
@@ -65,7 +68,7 @@ def main() -> None:
     parser.add_argument("--task", choices=sorted(TASKS), default="cartpole")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--episodes", type=int, default=20)
-    parser.add_argument("--threshold", type=float, default=None, help="default: the task's (475, -110)")
+    parser.add_argument("--threshold", type=float, default=None, help="default: the task's (475, -110, -80)")
     parser.add_argument("--max-epochs", type=int, default=60)
     parser.add_argument("--burn-in", type=int, default=1, help="critic burn-in epochs of PPO from BC")
     parser.add_argument("--from-bc", nargs="*", default=[], metavar="KEY=VALUE",

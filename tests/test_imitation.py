@@ -16,7 +16,9 @@ from maze_cli.build import EnvFactory, build
 from maze_cli.config_compose import compose_config
 from maze_cli.distributions import (CategoricalProbabilityDistribution, DictProbabilityDistribution,
                                     SquashedGaussianProbabilityDistribution)
+from maze_cli.examples.acrobot import AcrobotHeuristic
 from maze_cli.examples.cartpole import CartPoleHeuristic
+from maze_cli.examples.mountain_car import MountainCarHeuristic
 from maze_cli.imitation.dataset import DatasetError, TrajectoryWriter, load_trajectories
 from maze_cli.imitation.recording import controller_act, play_episodes
 from maze_cli.train.checkpoint import CheckpointError
@@ -122,6 +124,12 @@ def record_heuristic(directory, n_episodes, env="cartpole", seed=0, controller=N
                             writer)
     writer.close()
     return float(np.mean(returns)) if returns else math.nan
+
+
+@pytest.mark.parametrize("env, controller, low, high", [("MountainCar-v0", MountainCarHeuristic(), -125, -112),
+                                                         ("Acrobot-v1", AcrobotHeuristic(), -100, -75)])
+def test_example_heuristics_score_what_their_docstrings_say(tmp_path, env, controller, low, high):
+    assert low <= record_heuristic(tmp_path / "data", 20, env=env, controller=controller) <= high
 
 
 def stats_rows(run_dir):
