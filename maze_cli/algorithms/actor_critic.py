@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import torch
 from torch import nn
 
+from maze_cli.algorithms.adam import FusedAdam
 from maze_cli.algorithms.config import OnPolicyAlgorithmConfig
 from maze_cli.algorithms.optim import GradientStep
 from maze_cli.algorithms.reward_scaling import RewardScaler
@@ -68,7 +69,7 @@ class ActorCritic:
         self.reward_scaler = RewardScaler(config.gamma) if config.normalize_rewards else None
 
     @property
-    def optimizer(self) -> torch.optim.Optimizer:
+    def optimizer(self) -> FusedAdam:
         return self.gradient_step.optimizer
 
     def start_update(self, epoch: int, progress: float) -> Tuple[bool, Dict[str, float]]:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from maze_cli.algorithms.adam import FusedAdam
 from maze_cli.algorithms.config import ESAlgorithmConfig
 from maze_cli.core.errors import ConfigError
 from maze_cli.models.policy import TorchPolicy
@@ -112,7 +113,7 @@ class ES:
                               f"{4 * self.n_weights:,})")
         self.noise = NoiseTable(config.noise_table_size, config.noise_seed)
         self.rng = np.random.default_rng(int(torch.randint(2 ** 31 - 1, ())))
-        self.optimizer = torch.optim.Adam([p for _, _, p in self.named], lr=config.lr)
+        self.optimizer = FusedAdam([p for _, _, p in self.named], lr=config.lr)
         self.generations = 0
 
     def models(self) -> Dict[str, nn.Module]:

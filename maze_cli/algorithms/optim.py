@@ -6,6 +6,7 @@ from typing import Iterable
 
 import torch
 
+from maze_cli.algorithms.adam import FusedAdam
 from maze_cli.train.interrupts import NonFiniteTrainingError
 
 logger = logging.getLogger("maze_cli")
@@ -24,7 +25,7 @@ class GradientStep:
                  max_nonfinite_updates: int = 10):
         self.parameters = list(parameters)
         # fused: one kernel for all parameters instead of a Python loop of small ops per tensor
-        self.optimizer = torch.optim.Adam(self.parameters, lr=lr, fused=True)
+        self.optimizer = FusedAdam(self.parameters, lr=lr)
         self.max_grad_norm = max_grad_norm
         self.max_nonfinite_updates = max_nonfinite_updates
         self.nonfinite_in_a_row = 0
