@@ -3,6 +3,7 @@
     python benchmarks/imitation.py --seeds 1 2                        # CartPole-v1
     python benchmarks/imitation.py --task mountain_car --seeds 1 2    # MountainCar-v0
     python benchmarks/imitation.py --task acrobot --seeds 1 2         # Acrobot-v1
+    python benchmarks/imitation.py --task pendulum --seeds 1 2        # Pendulum-v1
 
 Per seed: records ``--episodes`` episodes of the task's heuristic (:mod:`maze_cli.examples`), trains
 ``algorithm=bc`` on them, then runs the task's PPO preset twice until its deterministic evaluation reaches
@@ -26,8 +27,11 @@ from maze_cli.build import EnvFactory
 from maze_cli.examples.acrobot import AcrobotHeuristic
 from maze_cli.examples.cartpole import CartPoleHeuristic
 from maze_cli.examples.mountain_car import MountainCarHeuristic
+from maze_cli.examples.pendulum import PendulumHeuristic
 from maze_cli.imitation.dataset import TrajectoryWriter
 from maze_cli.imitation.recording import controller_act, play_episodes
+
+PAIRED_SEED = 10_000
 
 
 class Task(NamedTuple):
@@ -46,6 +50,8 @@ TASKS = {
                          {"normalization": "obs_norm"}),
     "acrobot": Task("acrobot", "Acrobot-v1", AcrobotHeuristic(), "acrobot_ppo", -75.0, 5,
                     {"normalization": "obs_norm"}),
+    "pendulum": Task("pendulum", "Pendulum-v1", PendulumHeuristic(), "pendulum_ppo", -172.0, 2,
+                     {"normalization": "obs_norm", "algorithm.n_epochs": "30"}),
 }
 
 
@@ -57,9 +63,30 @@ def record(directory: Path, task: Task, episodes: int, seed: int) -> float:
     return float(np.mean(returns))
 
 
-def steps_to(rows: List[Dict[str, str]], threshold: float) -> Optional[int]:
+def paired_returns(task: Task, controller: Any, episodes: int, seed: int) -> float:
+    """Mean return of ``controller`` on ``episodes`` fresh episodes whose starts depend on ``seed`` only, so the
+    heuristic and its clone are compared on the same starts (a best-of-ten evaluation is optimistic)."""
+    env = EnvFactory({"_target_": "maze_cli.envs.make_gym_env", "name": task.gym_id})()
+    return float(np.mean(play_episodes(env, controller_act(controller, "controller"), episodes, PAIRED_SEED + seed)))
+
+
+class DeterministicPolicy:
+    """A finished run's policy acting on its mode, as the runs' evaluations do."""
+
+    def __init__(self, run_dir: Path):
+        self.run = RunContext.from_run_dir(run_dir)
+
+    def compute_action(self, observation: Dict[str, Any]) -> Dict[str, Any]:
+        return self.run.compute_action(observation, deterministic=True)
+
+
+def steps_to(rows: List[Dict[str, str]], threshold: float, confirm_episodes: int) -> Optional[int]:
+    """Env steps of the first epoch whose evaluation reached ``threshold`` and whose return on at least
+    ``confirm_episodes`` fresh episodes held it: the stop rule's test (one 10-episode evaluation is too noisy)."""
     for row in rows:
-        if float(row["eval/episode_return_mean"]) >= threshold:
+        episodes = row.get("eval/confirmed_episodes") or "0"
+        if (float(row["eval/episode_return_mean"]) >= threshold and float(episodes) >= confirm_episodes
+                and float(row["eval/confirmed_return"]) >= threshold):
             return int(row["time/env_steps"])
     return None
 
@@ -69,6 +96,10 @@ def main() -> None:
     parser.add_argument("--task", choices=sorted(TASKS), default="cartpole")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--episodes", type=int, default=20)
+    parser.add_argument("--confirm-episodes", type=int, default=20,
+                        help="fresh episodes on which a PPO run's first return at the threshold must hold")
+    parser.add_argument("--paired-episodes", type=int, default=50,
+                        help="fresh episodes on which the heuristic and the clone are compared")
     parser.add_argument("--threshold", type=float, default=None, help="default: the task's (475, -110, -75)")
     parser.add_argument("--max-epochs", type=int, default=60)
     parser.add_argument("--burn-in", type=int, default=1, help="critic burn-in epochs of PPO from BC")
@@ -90,6 +121,8 @@ def main() -> None:
                                        "algorithm.eval_repeats": 20, **task.extra,
                                        **dict(item.split("=", 1) for item in args.bc)})
             bc_return = bc.train()
+            paired = (paired_returns(task, task.heuristic, args.paired_episodes, seed),
+                      paired_returns(task, DeterministicPolicy(bc.run_dir), args.paired_episodes, seed))
             ppo = {"scratch": dict(item.split("=", 1) for item in args.scratch), "from BC": {"policy.init_from": str(bc.run_dir),
                                              "algorithm.critic_burn_in_epochs": args.burn_in,
                                              **dict(item.split("=", 1) for item in args.from_bc)}}
@@ -98,12 +131,14 @@ def main() -> None:
                 rc = RunContext(experiment=task.preset, seed=seed, output_dir=Path(tmp) / "runs",
                                 overrides={"algorithm.epoch_length": task.epoch_length,
                                            "algorithm.n_epochs": args.max_epochs,
-                                           "algorithm.stop_at_return": threshold, **extra})
+                                           "algorithm.stop_at_return": threshold,
+                                           "algorithm.confirm_episodes": args.confirm_episodes, **extra})
                 best = rc.train()
                 with open(rc.run_dir / "stats.csv") as f:
                     rows = list(csv.DictReader(f))
-                results[name] = (steps_to(rows, threshold), best, float(rows[0]["eval/episode_return_mean"]))
-            print(f"seed {seed}: heuristic {heuristic:.1f} | BC best eval {bc_return:.1f} | " + " | ".join(
+                results[name] = (steps_to(rows, threshold, args.confirm_episodes), best, float(rows[0]["eval/episode_return_mean"]))
+            print(f"seed {seed}: heuristic {heuristic:.1f} | BC best eval {bc_return:.1f} | on the same "
+                  f"{args.paired_episodes} fresh episodes: heuristic {paired[0]:.1f}, BC {paired[1]:.1f} | " + " | ".join(
                 f"PPO {name}: first eval {first:.1f}, best {best:.1f}, steps to {threshold:g}: {steps}"
                 for name, (steps, best, first) in results.items()), flush=True)
 

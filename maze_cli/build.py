@@ -215,6 +215,18 @@ def _algorithm(cfg: DictConfig, algorithm: Any) -> AlgorithmConfig:
     return algo
 
 
+def _keep_loaded_statistics(cfg: DictConfig) -> None:
+    """A warm-started run keeps the observation statistics that come with the loaded weights: the policy was
+    trained on inputs scaled by them, and letting this run's rollouts move them changes what it does before any
+    update (a cloned Acrobot policy fell from -79 to -158 in the critic's burn-in). ``config.yaml`` records it."""
+    node = cfg.get("normalization")
+    if node and node.get("update", True):
+        with open_dict(cfg):
+            cfg.normalization.update = False
+        logger.info("policy.init_from: the observation normalisation statistics of the loaded run stay fixed "
+                    "(normalization.update=false)")
+
+
 def _normalizer(cfg: DictConfig, probe_env: MazeEnv) -> Optional[ObservationNormalizer]:
     """The observation normaliser of the ``normalization`` group (statistics sampled from the probe env)."""
     node = cfg.get("normalization")
@@ -328,6 +340,8 @@ def build(cfg: DictConfig, env: Optional[Callable[[], MazeEnv]] = None, algorith
     critic_spaces = dict(spaces, action_spaces_dict=action_spaces) if _takes_actions(critic, cfg.critic) else spaces
     critic_node, shared = _split_sharing(cfg.critic)
     critic_obj = _model(critic, critic_node, "critic", "critic", critic_spaces)
+    if init_from is not None and policy is None and not cfg.get("input_dir"):
+        _keep_loaded_statistics(cfg)
     normalizer = _normalizer(cfg, probe_env)
     if normalizer is not None:
         policy_obj.observation_normalizer = critic_obj.observation_normalizer = normalizer

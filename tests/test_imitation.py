@@ -21,7 +21,8 @@ from maze_cli.examples.cartpole import CartPoleHeuristic
 from maze_cli.examples.mountain_car import MountainCarHeuristic
 from maze_cli.imitation.dataset import DatasetError, TrajectoryWriter, load_trajectories
 from maze_cli.imitation.recording import controller_act, play_episodes
-from maze_cli.train.checkpoint import CheckpointError
+from maze_cli.examples.pendulum import PendulumHeuristic
+from maze_cli.train.checkpoint import CheckpointError, load_checkpoint
 
 from cli_helpers import maze_run
 
@@ -127,7 +128,8 @@ def record_heuristic(directory, n_episodes, env="cartpole", seed=0, controller=N
 
 
 @pytest.mark.parametrize("env, controller, low, high", [("MountainCar-v0", MountainCarHeuristic(), -125, -112),
-                                                         ("Acrobot-v1", AcrobotHeuristic(), -100, -75)])
+                                                         ("Acrobot-v1", AcrobotHeuristic(), -100, -75),
+                                                         ("Pendulum-v1", PendulumHeuristic(), -300, -140)])
 def test_example_heuristics_score_what_their_docstrings_say(tmp_path, env, controller, low, high):
     assert low <= record_heuristic(tmp_path / "data", 20, env=env, controller=controller) <= high
 
@@ -175,6 +177,33 @@ def test_bc_clones_the_cartpole_heuristic_and_ppo_warm_starts_from_it(run_root):
                                 "algorithm.eval_repeats": 5, "algorithm.deterministic_eval": True})
     ppo.train()
     assert float(stats_rows(ppo.run_dir)[0]["eval/episode_return_mean"]) >= 0.7 * heuristic
+
+
+def normalizer_state(checkpoint):
+    return {k: v for k, v in load_checkpoint(checkpoint)["policy"].items() if k.startswith("observation_normalizer.")}
+
+
+def test_bc_normalises_with_the_datasets_statistics_and_a_warm_start_keeps_them(run_root):
+    record_heuristic(run_root / "data", 5, env="Acrobot-v1", controller=AcrobotHeuristic())
+    bc = RunContext(env="acrobot", algorithm="bc", seed=1,
+                    overrides={"normalization": "obs_norm", "algorithm.dataset": str(run_root / "data"),
+                               "algorithm.validation_split": 0.0, "algorithm.n_epochs": 2,
+                               "algorithm.epoch_length": 5, "algorithm.eval_repeats": 1})
+    bc.train()
+    recorded = load_trajectories(run_root / "data").observations[0]["observation"].astype(np.float64)
+    stats = normalizer_state(bc.run_dir / "checkpoints" / "last.pt")
+    # the recorded observations' moments, not the random actions' ones, nor moved by the loop's ignored steps
+    assert float(stats["observation_normalizer.moments.observation.count"]) == len(recorded)
+    np.testing.assert_allclose(stats["observation_normalizer.moments.observation.mean"], recorded.mean(0), atol=1e-12)
+    np.testing.assert_allclose(stats["observation_normalizer.moments.observation.var"], recorded.var(0), atol=1e-12)
+    ppo = RunContext(experiment="acrobot_ppo", seed=1,
+                     overrides={"policy.init_from": str(bc.run_dir), "policy.init_checkpoint": "last",
+                                "algorithm.n_epochs": 1, "algorithm.epoch_length": 2, "algorithm.n_rollout_steps": 16,
+                                "algorithm.eval_repeats": 1})
+    ppo.train()
+    after = normalizer_state(ppo.run_dir / "checkpoints" / "last.pt")
+    assert all(torch.equal(after[key], value) for key, value in stats.items())
+    assert "update: false" in (ppo.run_dir / "config.yaml").read_text().split("normalization:")[1]
 
 
 def test_init_from_refuses_networks_that_do_not_fit_and_a_missing_run(run_root):

@@ -48,6 +48,8 @@ class Algorithm(Protocol):
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Restores :meth:`state_dict`."""
 
+    # Optional: ``observation_statistics_from_rollouts = False`` keeps the loop from feeding rollouts to the
+    # observation normaliser (behavioural cloning fits it on its dataset).
     # Optional: ``save_side_state(checkpoint_dir)`` / ``load_side_state(checkpoint_dir)`` keep state too large
     # for every checkpoint (SAC's replay buffer) in files of its own beside ``last.pt``.
 

@@ -7,7 +7,10 @@ the decisions of its own sub-step (and agent, with separate agent networks).
 
 The training loop still collects ``rollout_steps = 1`` env step per env before each update: BC ignores that
 batch, so the collector costs next to nothing, while the loop's evaluation in the env each epoch feeds model
-selection, checkpoints and stop rules exactly as for RL.
+selection, checkpoints and stop rules exactly as for RL. With observation normalisation, the statistics are
+those of the recorded observations (not of random actions, nor of the loop's ignored steps): the clone's
+inputs then mean what they will mean when it acts in the recorded controller's states, and an RL run
+warm-started from it (``policy.init_from``) continues from statistics its own rollouts barely move.
 """
 from __future__ import annotations
 
@@ -86,6 +89,7 @@ class BC:
     critic: Optional[nn.Module] = None
     store_next_observations = False
     rollout_steps = 1
+    observation_statistics_from_rollouts = False
 
     def __init__(self, config: BCAlgorithmConfig, policy: TorchPolicy, critic: Any = None,
                  max_nonfinite_updates: int = 10):
@@ -105,6 +109,8 @@ class BC:
         self.train_groups = decision_groups(data, policy, train_episodes, self.device)
         self.validation_groups = decision_groups(data, policy, validation_episodes, self.device)
         self._sizes = torch.tensor([len(g) for g in self.train_groups])
+        if policy.observation_normalizer is not None:
+            policy.observation_normalizer.fit([group.observations for group in self.train_groups])
         if not self.validation_groups:
             logger.warning(f"bc: algorithm.validation_split={config.validation_split} holds out none of the "
                            f"{data.manifest['episodes']} episodes: no validation statistics")

@@ -11,7 +11,7 @@ to wherever it acts, and applied by ``compute_action`` to raw env observations.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import gymnasium as gym
 import numpy as np
@@ -65,6 +65,12 @@ class RunningMoments(nn.Module):
         self.register_buffer("mean", torch.zeros(shape, dtype=torch.float64))
         self.register_buffer("var", torch.ones(shape, dtype=torch.float64))
         self.register_buffer("count", torch.zeros((), dtype=torch.float64))
+
+    def reset(self) -> None:
+        """Back to no data: mean 0, variance 1, count 0."""
+        self.mean.zero_()
+        self.var.fill_(1.0)
+        self.count.zero_()
 
     def update(self, x: torch.Tensor) -> None:
         """Merge a batch ``(n, *shape)`` into the statistics."""
@@ -122,6 +128,17 @@ class ObservationNormalizer(nn.Module):
         """Merge a rollout's observations (``mask`` selects the valid steps); a no-op for fixed statistics."""
         if self.settings.update:
             self._accumulate(observations, mask)
+
+    @torch.no_grad()
+    def fit(self, batches: Sequence[Mapping[str, torch.Tensor]]) -> None:
+        """Replace the statistics by those of ``batches`` of observations (a no-op for fixed statistics):
+        behavioural cloning's policy sees the recorded observations, not those of random actions."""
+        if not self.settings.update:
+            return
+        for moments in self.moments.values():
+            moments.reset()
+        for observations in batches:
+            self._accumulate(observations, None)
 
     def _accumulate(self, observations: Mapping[str, torch.Tensor], mask: Optional[torch.Tensor]) -> None:
         for key, moments in self.moments.items():

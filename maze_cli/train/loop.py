@@ -69,6 +69,7 @@ class TrainingLoop:
                  callbacks: Optional[List[Any]] = None,
                  run_dir: Optional[Path] = None, model_selection: Optional[ModelSelectionCallback] = None):
         self.algorithm = algorithm
+        self._statistics_from_rollouts = getattr(algorithm, "observation_statistics_from_rollouts", True)
         self.make_collector = make_collector
         self.make_evaluator = make_evaluator
         self.evaluator: Optional[RolloutEvaluator] = None
@@ -161,7 +162,8 @@ class TrainingLoop:
             done = (self.epoch * self.config.epoch_length + index) / self._planned_updates
             batch = self.collector.collect()
             update_stats.append(self.algorithm.update(batch, self.epoch, done))
-            update_observation_statistics(self.policy, batch)
+            if self._statistics_from_rollouts:
+                update_observation_statistics(self.policy, batch)
             progress.update(1)
             self._signals.check()
         train_seconds = time.perf_counter() - start
