@@ -237,6 +237,11 @@ class SACAlgorithmConfig(AlgorithmConfig):
     :param max_grad_norm: clip each network's gradient norm to this value; 0 disables clipping.
     :param save_replay: save the replay buffer as ``checkpoints/replay.pt`` with every ``last.pt``, so a
         resumed run continues with the same buffer (turn off for buffers too large to write each epoch).
+    :param exploration_noise_beta: Box heads act with colored noise whose power falls as ``1 / f ** beta``
+        (0: the usual independent draws; 1: pink noise, correlated over many steps; see
+        :mod:`maze_cli.distributions.colored_noise`). Acting only: the updates are unchanged.
+    :param exploration_noise_length: steps per block of colored noise: its slowest correlations span about this
+        many steps (the env's episode length is a good value).
     """
 
     n_epochs: int = 20
@@ -259,6 +264,8 @@ class SACAlgorithmConfig(AlgorithmConfig):
     target_entropy_scale: float = 0.5
     max_grad_norm: float = 0.0
     save_replay: bool = True
+    exploration_noise_beta: float = 0.0
+    exploration_noise_length: int = 1000
 
     @property
     def steps_per_env_per_update(self) -> int:
@@ -286,6 +293,10 @@ class SACAlgorithmConfig(AlgorithmConfig):
         check(0 < self.target_entropy_scale <= 1, p + "target_entropy_scale", self.target_entropy_scale,
               "a value in (0, 1]")
         check(self.max_grad_norm >= 0, p + "max_grad_norm", self.max_grad_norm, "a value >= 0")
+        check(isinstance(self.exploration_noise_beta, (int, float)) and self.exploration_noise_beta >= 0,
+              p + "exploration_noise_beta", self.exploration_noise_beta, "a value >= 0 (0 white, 1 pink, 2 red)")
+        check(isinstance(self.exploration_noise_length, int) and self.exploration_noise_length >= 2,
+              p + "exploration_noise_length", self.exploration_noise_length, "an integer >= 2")
 
 
 @dataclass

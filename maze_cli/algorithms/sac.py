@@ -21,6 +21,7 @@ from maze_cli.algorithms.optim import GradientStep
 from maze_cli.algorithms.replay import ReplayBuffer
 from maze_cli.core.errors import ConfigError
 from maze_cli.distributions import CategoricalProbabilityDistribution, SquashedGaussianProbabilityDistribution
+from maze_cli.distributions.colored_noise import ColoredNoise
 from maze_cli.models.policy import TorchPolicy, sample_batch
 from maze_cli.models.q_critic import QActionLayout, TorchQCritic
 from maze_cli.train.batch import RolloutBatch
@@ -98,6 +99,13 @@ class SAC:
         self.alpha_step = GradientStep([self.log_alpha], config.alpha_lr or config.lr, 0.0, max_nonfinite_updates) \
             if tuned else None
         self.target_entropy = self._target_entropy()
+        if config.exploration_noise_beta > 0:
+            if self.layout.discrete:
+                raise ConfigError(f"algorithm.exploration_noise_beta={config.exploration_noise_beta}: colored noise "
+                                  f"perturbs Gaussian (Box) action heads, and this policy's head is Discrete; set it "
+                                  f"to 0")
+            policy.exploration_noise = ColoredNoise(config.exploration_noise_beta, config.exploration_noise_length,
+                                                    seed=int(torch.randint(2 ** 31, ()).item()))
 
     def _target_entropy(self) -> float:
         target = self.config.target_entropy

@@ -46,6 +46,12 @@ class GaussianHead(TorchDistribution):
     def init_parameters(cls, action_space: gym.spaces.Box) -> Dict[str, torch.Tensor]:
         return {"log_std": torch.full(cls.required_logits_shape(action_space), cls.INIT_LOG_STD)}
 
+    def sample_with(self, noise: torch.Tensor) -> torch.Tensor:
+        """The sample ``mean + std * noise`` for given standard-normal ``noise`` (e.g. colored, see
+        :mod:`maze_cli.distributions.colored_noise`) instead of a fresh draw."""
+        normal = self.dist.base_dist
+        return normal.loc + normal.scale * noise.to(normal.loc.dtype)
+
 
 class DiagonalGaussianProbabilityDistribution(GaussianHead):
     """Box(n,): a diagonal Gaussian whose mean comes from the network, shape ``(n,)``.

@@ -11,8 +11,9 @@ from maze_cli.core.imports import import_dotted
 from maze_cli.distributions.base import ProbabilityDistribution
 from maze_cli.distributions.categorical import (CategoricalProbabilityDistribution,
                                                 MultiCategoricalProbabilityDistribution)
+from maze_cli.distributions.colored_noise import ColoredNoise
 from maze_cli.distributions.continuous import (BernoulliProbabilityDistribution,
-                                               DiagonalGaussianProbabilityDistribution)
+                                               DiagonalGaussianProbabilityDistribution, GaussianHead)
 
 
 def _joint(terms: List[torch.Tensor]) -> torch.Tensor:
@@ -29,8 +30,12 @@ class DictProbabilityDistribution:
     def __init__(self, distributions: Dict[str, ProbabilityDistribution]):
         self.distributions = distributions
 
-    def sample(self) -> Dict[str, torch.Tensor]:
-        return {key: dist.sample() for key, dist in self.distributions.items()}
+    def sample(self, noise: Optional[ColoredNoise] = None) -> Dict[str, torch.Tensor]:
+        """A sample of every head; Gaussian heads take their standard-normal draws from ``noise`` if given."""
+        if noise is None:
+            return {key: dist.sample() for key, dist in self.distributions.items()}
+        return {key: dist.sample_with(noise.next(key, dist.mean.shape)) if isinstance(dist, GaussianHead)
+                else dist.sample() for key, dist in self.distributions.items()}
 
     def deterministic_sample(self) -> Dict[str, torch.Tensor]:
         return {key: dist.deterministic_sample() for key, dist in self.distributions.items()}

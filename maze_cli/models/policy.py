@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from maze_cli.distributions import DictProbabilityDistribution, DistributionMapper
+from maze_cli.distributions.colored_noise import ColoredNoise
 from maze_cli.envs.maze_env import ActorID, check_sub_steps
 from maze_cli.models.masks import MaskKeys, check_configured_heads, resolve_mask_keys
 from maze_cli.models.networks import is_config, optional_list, resolve_networks
@@ -77,6 +78,8 @@ class TorchPolicy(nn.Module):
                                 for head, params in self.distribution_mappers[_step_of(key)].init_parameters().items()})
             for key in networks})
         self.observation_normalizer: Optional[nn.Module] = None
+        # set by an off-policy algorithm that explores with colored noise; rollouts pass it to sample()
+        self.exploration_noise: Optional[ColoredNoise] = None
 
     def network_key(self, actor_id: ActorID) -> str:
         step, agent = actor_id

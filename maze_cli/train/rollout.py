@@ -139,7 +139,7 @@ class RolloutCollector:
             cells = t if rows is None else (t, rows)
             obs = self.policy.converters[sub_step](group_observations(step, sub_step, rows))
             dist = self.policy.distribution(self._on_device(obs), actor)
-            actions = dist.sample()
+            actions = dist.sample(self.policy.exploration_noise)
             views["log_probs"][cells] = self._numpy(dist.log_prob(actions))
             if not self._value_after_rollout:
                 critic_obs = self._critic_input(sub_step, rows, obs)
