@@ -179,6 +179,16 @@ def test_discrete_sac_balances_cartpole_within_5k_steps(run_root):
     assert best >= 200, [r["eval/episode_return_mean"] for r in stats_rows(rc)]
 
 
+@pytest.mark.learning
+def test_pink_noise_lets_sac_find_the_mountain_car_flag(run_root):
+    # with independent noise the same preset stands still (best 0.0 after 25k steps on this seed)
+    rc = RunContext(experiment="mountain_car_continuous_sac", seed=1,
+                    overrides={"algorithm.n_epochs": 8, "algorithm.eval_repeats": 3, "algorithm.stop_at_return": 90,
+                               "algorithm.confirm_episodes": 0})
+    best = rc.train()
+    assert best >= 90, [r["eval/episode_return_mean"] for r in stats_rows(rc)]
+
+
 def test_sac_refuses_a_structured_env_before_training(run_root):
     from structured_helpers import ScriptedEnv
     rc = RunContext(env=ScriptedEnv, algorithm="sac")
