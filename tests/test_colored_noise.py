@@ -36,6 +36,10 @@ def test_noise_hands_out_one_sequence_step_by_step_and_starts_a_block_when_neede
     ninth = noise.next("action", torch.Size([2, 3]))  # the block is used up: a new one starts
     assert not np.allclose(ninth.numpy(), expected[..., 0])
     assert noise.next("action", torch.Size([1, 3])).shape == (1, 3)  # another batch shape: another block
+    noise.reseed(3)  # a worker's copy reseeded with its own seed starts its own sequences
+    assert np.allclose(noise.next("action", torch.Size([2, 3])).numpy(), expected[..., 0], atol=1e-6)
+    noise.reseed(4)
+    assert not np.allclose(noise.next("action", torch.Size([2, 3])).numpy(), expected[..., 0])
     with pytest.raises(ValueError, match="beta=-1 is invalid"):
         ColoredNoise(-1)
 

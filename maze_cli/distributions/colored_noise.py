@@ -44,6 +44,11 @@ class ColoredNoise:
         if beta < 0:
             raise ValueError(f"colored noise: beta={beta} is invalid: expected a value >= 0 (0 white, 1 pink, 2 red)")
         self.beta, self.length = float(beta), int(length)
+        self.reseed(seed)
+
+    def reseed(self, seed: int) -> None:
+        """Start afresh from ``seed``: a copy of the policy in another process (a Ray rollout worker) must not
+        replay the learner's sequences."""
         self._rng = np.random.default_rng(seed)
         self._blocks: Dict[str, Tuple[np.ndarray, int]] = {}
 

@@ -76,6 +76,8 @@ class RolloutWorker:
                  store_next_observations: bool = False):
         torch.set_num_threads(torch_threads)
         torch.manual_seed(torch_seed)
+        if policy.exploration_noise is not None:
+            policy.exploration_noise.reseed(torch_seed)
         self.policy, self.critic = policy, critic
         # ordinary or structured envs alike: the same choice of collector as the local runners make
         self.collector = make_rollout_collector(env_factory, n_envs, "sequential", policy, critic, n_steps, env_seed,
