@@ -55,8 +55,13 @@ TASKS = {
 }
 
 
+def task_env(task: Task) -> Any:
+    """A fresh env of the task, as the runs build it."""
+    return EnvFactory({"_target_": "maze_cli.envs.make_gym_env", "name": task.gym_id})()
+
+
 def record(directory: Path, task: Task, episodes: int, seed: int) -> float:
-    env = EnvFactory({"_target_": "maze_cli.envs.make_gym_env", "name": task.gym_id})()
+    env = task_env(task)
     writer = TrajectoryWriter(directory, task.gym_id, env.observation_spaces_dict, env.action_spaces_dict)
     returns = play_episodes(env, controller_act(task.heuristic, "heuristic"), episodes, seed, writer)
     writer.close()
@@ -66,8 +71,8 @@ def record(directory: Path, task: Task, episodes: int, seed: int) -> float:
 def paired_returns(task: Task, controller: Any, episodes: int, seed: int) -> float:
     """Mean return of ``controller`` on ``episodes`` fresh episodes whose starts depend on ``seed`` only, so the
     heuristic and its clone are compared on the same starts (a best-of-ten evaluation is optimistic)."""
-    env = EnvFactory({"_target_": "maze_cli.envs.make_gym_env", "name": task.gym_id})()
-    return float(np.mean(play_episodes(env, controller_act(controller, "controller"), episodes, PAIRED_SEED + seed)))
+    return float(np.mean(play_episodes(task_env(task), controller_act(controller, "controller"), episodes,
+                                       PAIRED_SEED + seed)))
 
 
 class DeterministicPolicy:
@@ -100,7 +105,8 @@ def main() -> None:
                         help="fresh episodes on which a PPO run's first return at the threshold must hold")
     parser.add_argument("--paired-episodes", type=int, default=50,
                         help="fresh episodes on which the heuristic and the clone are compared")
-    parser.add_argument("--threshold", type=float, default=None, help="default: the task's (475, -110, -75)")
+    parser.add_argument("--threshold", type=float, default=None, help="default: the task's (" + ", ".join(
+        f"{name} {task.threshold:g}" for name, task in TASKS.items()) + ")")
     parser.add_argument("--max-epochs", type=int, default=60)
     parser.add_argument("--burn-in", type=int, default=1, help="critic burn-in epochs of PPO from BC")
     parser.add_argument("--from-bc", nargs="*", default=[], metavar="KEY=VALUE",
