@@ -16,8 +16,10 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from maze_cli.algorithms.a2c import A2C
 from maze_cli.algorithms.bc import BC
-from maze_cli.algorithms.config import (A2CAlgorithmConfig, AlgorithmConfig, BCAlgorithmConfig,
-                                        ESAlgorithmConfig, IMPALAAlgorithmConfig, PPOAlgorithmConfig, SACAlgorithmConfig)
+from maze_cli.algorithms.bc_config import BCAlgorithmConfig
+from maze_cli.algorithms.config import A2CAlgorithmConfig, AlgorithmConfig, IMPALAAlgorithmConfig, PPOAlgorithmConfig
+from maze_cli.algorithms.es_config import ESAlgorithmConfig
+from maze_cli.algorithms.sac_config import SACAlgorithmConfig
 from maze_cli.algorithms.es import ES
 from maze_cli.algorithms.impala import IMPALA
 from maze_cli.algorithms.ppo import PPO

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from maze_cli.algorithms.base import module_device
-from maze_cli.algorithms.config import BCAlgorithmConfig
+from maze_cli.algorithms.bc_config import BCAlgorithmConfig
 from maze_cli.algorithms.optim import GradientStep
 from maze_cli.distributions import (BernoulliProbabilityDistribution, CategoricalProbabilityDistribution,
                                     MultiCategoricalProbabilityDistribution)

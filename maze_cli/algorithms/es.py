@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from maze_cli.algorithms.adam import FusedAdam
-from maze_cli.algorithms.config import ESAlgorithmConfig
+from maze_cli.algorithms.es_config import ESAlgorithmConfig
 from maze_cli.core.errors import ConfigError
 from maze_cli.models.policy import TorchPolicy
 

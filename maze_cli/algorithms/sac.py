@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from maze_cli.algorithms.base import module_device
-from maze_cli.algorithms.config import SACAlgorithmConfig
+from maze_cli.algorithms.sac_config import SACAlgorithmConfig
 from maze_cli.algorithms.optim import GradientStep
 from maze_cli.algorithms.replay import ReplayBuffer
 from maze_cli.core.errors import ConfigError

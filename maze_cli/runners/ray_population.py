@@ -18,7 +18,7 @@ from typing import Any, Deque, Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-from maze_cli.algorithms.config import ESAlgorithmConfig
+from maze_cli.algorithms.es_config import ESAlgorithmConfig
 from maze_cli.algorithms.es import ES, PopulationBatch
 from maze_cli.envs.errors import EnvError, EnvWorkerDied
 from maze_cli.envs.log_stats import merge_reduced_stats

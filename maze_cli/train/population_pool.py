@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from gymnasium.vector.utils import CloudpickleWrapper
 
-from maze_cli.algorithms.config import ESAlgorithmConfig
+from maze_cli.algorithms.es_config import ESAlgorithmConfig
 from maze_cli.algorithms.es import ES, Population, PopulationBatch
 from maze_cli.envs.errors import EnvError, EnvWorkerDied, EnvWorkerTimeout
 from maze_cli.envs.log_stats import merge_reduced_stats
