@@ -4,6 +4,7 @@
     python benchmarks/imitation.py --task mountain_car --seeds 1 2    # MountainCar-v0
     python benchmarks/imitation.py --task acrobot --seeds 1 2         # Acrobot-v1
     python benchmarks/imitation.py --task pendulum --seeds 1 2        # Pendulum-v1
+    python benchmarks/imitation.py --task lunar_lander --seeds 1 2    # LunarLander-v3 (the box2d extra)
 
 Per seed: records ``--episodes`` episodes of the task's heuristic (:mod:`maze_cli.examples`), trains
 ``algorithm=bc`` on them, then runs the task's PPO preset twice until its deterministic evaluation reaches
@@ -26,6 +27,7 @@ from maze_cli import RunContext
 from maze_cli.build import EnvFactory
 from maze_cli.examples.acrobot import AcrobotHeuristic
 from maze_cli.examples.cartpole import CartPoleHeuristic
+from maze_cli.examples.lunar_lander import LunarLanderHeuristic
 from maze_cli.examples.mountain_car import MountainCarHeuristic
 from maze_cli.examples.pendulum import PendulumHeuristic
 from maze_cli.imitation.dataset import TrajectoryWriter
@@ -52,6 +54,8 @@ TASKS = {
                     {"normalization": "obs_norm"}),
     "pendulum": Task("pendulum", "Pendulum-v1", PendulumHeuristic(), "pendulum_ppo", -172.0, 2,
                      {"normalization": "obs_norm", "algorithm.n_epochs": "30"}),
+    "lunar_lander": Task("gym", "LunarLander-v3", LunarLanderHeuristic(), "lunar_lander_ppo", 242.0, 2,
+                         {"env.name": "LunarLander-v3"}),
 }
 
 

@@ -18,6 +18,7 @@ from maze_cli.distributions import (CategoricalProbabilityDistribution, DictProb
                                     SquashedGaussianProbabilityDistribution)
 from maze_cli.examples.acrobot import AcrobotHeuristic
 from maze_cli.examples.cartpole import CartPoleHeuristic
+from maze_cli.examples.lunar_lander import LunarLanderHeuristic
 from maze_cli.examples.mountain_car import MountainCarHeuristic
 from maze_cli.imitation.dataset import DatasetError, TrajectoryWriter, load_trajectories
 from maze_cli.imitation.recording import controller_act, play_episodes
@@ -129,7 +130,8 @@ def record_heuristic(directory, n_episodes, env="cartpole", seed=0, controller=N
 
 @pytest.mark.parametrize("env, controller, low, high", [("MountainCar-v0", MountainCarHeuristic(), -125, -112),
                                                          ("Acrobot-v1", AcrobotHeuristic(), -100, -75),
-                                                         ("Pendulum-v1", PendulumHeuristic(), -300, -140)])
+                                                         ("Pendulum-v1", PendulumHeuristic(), -300, -140),
+                                                         ("LunarLander-v3", LunarLanderHeuristic(), 180, 230)])
 def test_example_heuristics_score_what_their_docstrings_say(tmp_path, env, controller, low, high):
     assert low <= record_heuristic(tmp_path / "data", 20, env=env, controller=controller) <= high
 
