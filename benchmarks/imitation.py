@@ -39,7 +39,7 @@ PAIRED_SEED = 10_000
 class Task(NamedTuple):
     env: str  # the env config group's option
     gym_id: str
-    heuristic: Any
+    heuristic: type  # the controller's class, from maze_cli.examples
     preset: str
     threshold: float
     epoch_length: int  # PPO updates per epoch here
@@ -47,15 +47,15 @@ class Task(NamedTuple):
 
 
 TASKS = {
-    "cartpole": Task("cartpole", "CartPole-v1", CartPoleHeuristic(), "cartpole_ppo", 475.0, 10, {}),
-    "mountain_car": Task("mountain_car", "MountainCar-v0", MountainCarHeuristic(), "mountain_car_ppo", -110.0, 20,
+    "cartpole": Task("cartpole", "CartPole-v1", CartPoleHeuristic, "cartpole_ppo", 475.0, 10, {}),
+    "mountain_car": Task("mountain_car", "MountainCar-v0", MountainCarHeuristic, "mountain_car_ppo", -110.0, 20,
                          {"normalization": "obs_norm"}),
-    "acrobot": Task("acrobot", "Acrobot-v1", AcrobotHeuristic(), "acrobot_ppo", -75.0, 5,
+    "acrobot": Task("acrobot", "Acrobot-v1", AcrobotHeuristic, "acrobot_ppo", -75.0, 5,
                     {"normalization": "obs_norm"}),
-    "pendulum": Task("pendulum", "Pendulum-v1", PendulumHeuristic(), "pendulum_ppo", -172.0, 2,
+    "pendulum": Task("pendulum", "Pendulum-v1", PendulumHeuristic, "pendulum_ppo", -172.0, 2,
                      {"normalization": "obs_norm", "algorithm.n_epochs": "30"}),
-    "lunar_lander": Task("gym", "LunarLander-v3", LunarLanderHeuristic(), "lunar_lander_ppo", 242.0, 2,
-                         {"env.name": "LunarLander-v3"}),
+    "lunar_lander": Task("gym", "LunarLander-v3", LunarLanderHeuristic, "lunar_lander_ppo", 242.0, 2,
+                         {"env.name": "LunarLander-v3", "algorithm.n_epochs": "30"}),
 }
 
 
@@ -64,10 +64,10 @@ def task_env(task: Task) -> Any:
     return EnvFactory({"_target_": "maze_cli.envs.make_gym_env", "name": task.gym_id})()
 
 
-def record(directory: Path, task: Task, episodes: int, seed: int) -> float:
+def record(directory: Path, task: Task, heuristic: Any, episodes: int, seed: int) -> float:
     env = task_env(task)
     writer = TrajectoryWriter(directory, task.gym_id, env.observation_spaces_dict, env.action_spaces_dict)
-    returns = play_episodes(env, controller_act(task.heuristic, "heuristic"), episodes, seed, writer)
+    returns = play_episodes(env, controller_act(heuristic, "heuristic"), episodes, seed, writer)
     writer.close()
     return float(np.mean(returns))
 
@@ -105,6 +105,8 @@ def main() -> None:
     parser.add_argument("--task", choices=sorted(TASKS), default="cartpole")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--episodes", type=int, default=20)
+    parser.add_argument("--heuristic", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="arguments of the task's heuristic, e.g. centre_gain=0.2 for lunar_lander")
     parser.add_argument("--confirm-episodes", type=int, default=20,
                         help="fresh episodes on which a PPO run's first return at the threshold must hold")
     parser.add_argument("--paired-episodes", type=int, default=50,
@@ -121,17 +123,18 @@ def main() -> None:
                         help="further overrides of the BC run, e.g. algorithm.lr=0.0003")
     args = parser.parse_args()
     task = TASKS[args.task]
+    heuristic = task.heuristic(**{key: float(value) for key, value in (item.split("=", 1) for item in args.heuristic)})
     threshold = task.threshold if args.threshold is None else args.threshold
     logging.getLogger("maze_cli").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
-            heuristic = record(Path(tmp) / f"data{seed}", task, args.episodes, seed)
+            recorded = record(Path(tmp) / f"data{seed}", task, heuristic, args.episodes, seed)
             bc = RunContext(env=task.env, algorithm="bc", seed=seed, output_dir=Path(tmp) / "runs",
                             overrides={"algorithm.dataset": str(Path(tmp) / f"data{seed}"),
                                        "algorithm.eval_repeats": 20, **task.extra,
                                        **dict(item.split("=", 1) for item in args.bc)})
             bc_return = bc.train()
-            paired = (paired_returns(task, task.heuristic, args.paired_episodes, seed),
+            paired = (paired_returns(task, heuristic, args.paired_episodes, seed),
                       paired_returns(task, DeterministicPolicy(bc.run_dir), args.paired_episodes, seed))
             ppo = {"scratch": dict(item.split("=", 1) for item in args.scratch), "from BC": {"policy.init_from": str(bc.run_dir),
                                              "algorithm.critic_burn_in_epochs": args.burn_in,
@@ -147,7 +150,7 @@ def main() -> None:
                 with open(rc.run_dir / "stats.csv") as f:
                     rows = list(csv.DictReader(f))
                 results[name] = (steps_to(rows, threshold, args.confirm_episodes), best, float(rows[0]["eval/episode_return_mean"]))
-            print(f"seed {seed}: heuristic {heuristic:.1f} | BC best eval {bc_return:.1f} | on the same "
+            print(f"seed {seed}: heuristic {recorded:.1f} | BC best eval {bc_return:.1f} | on the same "
                   f"{args.paired_episodes} fresh episodes: heuristic {paired[0]:.1f}, BC {paired[1]:.1f} | " + " | ".join(
                 f"PPO {name}: first eval {first:.1f}, best {best:.1f}, steps to {threshold:g}: {steps}"
                 for name, (steps, best, first) in results.items()), flush=True)
