@@ -100,6 +100,11 @@ def steps_to(rows: List[Dict[str, str]], threshold: float, confirm_episodes: int
     return None
 
 
+def key_values(items: List[str]) -> Dict[str, str]:
+    """``KEY=VALUE`` command-line items as a dict."""
+    return dict(item.split("=", 1) for item in items)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", choices=sorted(TASKS), default="cartpole")
@@ -123,7 +128,7 @@ def main() -> None:
                         help="further overrides of the BC run, e.g. algorithm.lr=0.0003")
     args = parser.parse_args()
     task = TASKS[args.task]
-    heuristic = task.heuristic(**{key: float(value) for key, value in (item.split("=", 1) for item in args.heuristic)})
+    heuristic = task.heuristic(**{key: float(value) for key, value in key_values(args.heuristic).items()})
     threshold = task.threshold if args.threshold is None else args.threshold
     logging.getLogger("maze_cli").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
@@ -132,13 +137,13 @@ def main() -> None:
             bc = RunContext(env=task.env, algorithm="bc", seed=seed, output_dir=Path(tmp) / "runs",
                             overrides={"algorithm.dataset": str(Path(tmp) / f"data{seed}"),
                                        "algorithm.eval_repeats": 20, **task.extra,
-                                       **dict(item.split("=", 1) for item in args.bc)})
+                                       **key_values(args.bc)})
             bc_return = bc.train()
             paired = (paired_returns(task, heuristic, args.paired_episodes, seed),
                       paired_returns(task, DeterministicPolicy(bc.run_dir), args.paired_episodes, seed))
-            ppo = {"scratch": dict(item.split("=", 1) for item in args.scratch), "from BC": {"policy.init_from": str(bc.run_dir),
+            ppo = {"scratch": key_values(args.scratch), "from BC": {"policy.init_from": str(bc.run_dir),
                                              "algorithm.critic_burn_in_epochs": args.burn_in,
-                                             **dict(item.split("=", 1) for item in args.from_bc)}}
+                                             **key_values(args.from_bc)}}
             results = {}
             for name, extra in ppo.items():
                 rc = RunContext(experiment=task.preset, seed=seed, output_dir=Path(tmp) / "runs",
