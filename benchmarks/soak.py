@@ -136,10 +136,15 @@ def check_resume(args: List[str], run: Path, cwd: Path, rng: random.Random) -> L
     return [] if epochs == list(range(1, done + 2)) else [f"resume did not continue at epoch {done + 1}: {epochs}"]
 
 
-def soak(n_runs: int, seed: int = 0, runners: Tuple[str, ...] = ("dev", "local", "ray")) -> Dict[str, object]:
+def fault_cases(runners: Tuple[str, ...] = tuple(RUNNERS)) -> List[Tuple[str, str]]:
+    """Every (runner, fault) pair the soak injects on ``runners``."""
+    return [(runner, fault) for fault, where in FAULTS.items() for runner in where if runner in runners]
+
+
+def soak(n_runs: int, seed: int = 0, runners: Tuple[str, ...] = tuple(RUNNERS)) -> Dict[str, object]:
     """``n_runs`` runs, cycling through every (runner, fault) pair in a shuffled order; returns the tallies."""
     rng = random.Random(seed)
-    cases = [(runner, fault) for fault, where in FAULTS.items() for runner in where if runner in runners]
+    cases = fault_cases(runners)
     rng.shuffle(cases)
     injected, violations = collections.Counter(), []
     for index in range(n_runs):

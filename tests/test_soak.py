@@ -11,7 +11,7 @@ def test_short_soak_over_three_runners_has_no_invariant_violation(ray_session, c
     spec = importlib.util.spec_from_file_location("soak", SCRIPT)
     soak = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(soak)
-    pairs = [f"{fault}@{runner}" for fault, runners in soak.FAULTS.items() for runner in runners]
+    pairs = [f"{fault}@{runner}" for runner, fault in soak.fault_cases()]
     result = soak.main(["--runs", str(len(pairs)), "--seed", "11"])
     assert result["violations"] == []
     assert result["faults"] == {pair: 1 for pair in pairs}
