@@ -21,11 +21,13 @@ from maze_cli.distributions.continuous import (BernoulliProbabilityDistribution,
                                                DiagonalGaussianProbabilityDistribution,
                                                SquashedGaussianProbabilityDistribution,
                                                StateDependentSquashedGaussianProbabilityDistribution)
+from maze_cli.distributions.gsde import GSDEGaussianProbabilityDistribution, GSDENoise
 from maze_cli.distributions.mapper import DictProbabilityDistribution, DistributionMapper
 
 __all__ = [
     "ProbabilityDistribution", "CategoricalProbabilityDistribution", "MultiCategoricalProbabilityDistribution",
     "BernoulliProbabilityDistribution", "DiagonalGaussianProbabilityDistribution",
     "SquashedGaussianProbabilityDistribution", "StateDependentSquashedGaussianProbabilityDistribution",
-    "DictProbabilityDistribution", "DistributionMapper", "apply_mask",
+    "GSDEGaussianProbabilityDistribution", "GSDENoise", "DictProbabilityDistribution", "DistributionMapper",
+    "apply_mask",
 ]

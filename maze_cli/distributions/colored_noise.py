@@ -15,6 +15,9 @@ from typing import Dict, Tuple
 import numpy as np
 import torch
 
+from maze_cli.distributions.base import ProbabilityDistribution
+from maze_cli.distributions.continuous import GaussianHead
+
 
 def colored_sequences(beta: float, shape: Tuple[int, ...], length: int, rng: np.random.Generator) -> np.ndarray:
     """``shape + (length,)`` Gaussian sequences with power spectrum ``1 / f ** beta``, each scaled to unit variance.
@@ -59,3 +62,9 @@ class ColoredNoise:
             block, position = colored_sequences(self.beta, tuple(shape), self.length, self._rng), 0
         self._blocks[head] = (block, position + 1)
         return torch.as_tensor(block[..., position], dtype=torch.float32)
+
+    def sample(self, head: str, dist: ProbabilityDistribution) -> torch.Tensor:
+        """The head's next action sample: Gaussian heads take their draws from this noise, others sample as usual."""
+        if not isinstance(dist, GaussianHead):
+            return dist.sample()
+        return dist.sample_with(self.next(head, dist.mean.shape))

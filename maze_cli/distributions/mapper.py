@@ -13,7 +13,10 @@ from maze_cli.distributions.categorical import (CategoricalProbabilityDistributi
                                                 MultiCategoricalProbabilityDistribution)
 from maze_cli.distributions.colored_noise import ColoredNoise
 from maze_cli.distributions.continuous import (BernoulliProbabilityDistribution,
-                                               DiagonalGaussianProbabilityDistribution, GaussianHead)
+                                               DiagonalGaussianProbabilityDistribution)
+from maze_cli.distributions.gsde import GSDENoise
+
+ExplorationNoise = Union[ColoredNoise, GSDENoise]
 
 
 def _joint(terms: List[torch.Tensor]) -> torch.Tensor:
@@ -30,12 +33,11 @@ class DictProbabilityDistribution:
     def __init__(self, distributions: Dict[str, ProbabilityDistribution]):
         self.distributions = distributions
 
-    def sample(self, noise: Optional[ColoredNoise] = None) -> Dict[str, torch.Tensor]:
-        """A sample of every head; Gaussian heads take their standard-normal draws from ``noise`` if given."""
+    def sample(self, noise: Optional[ExplorationNoise] = None) -> Dict[str, torch.Tensor]:
+        """A sample of every head; with ``noise`` (colored or gSDE) the noise draws each head's sample."""
         if noise is None:
             return {key: dist.sample() for key, dist in self.distributions.items()}
-        return {key: dist.sample_with(noise.next(key, dist.mean.shape)) if isinstance(dist, GaussianHead)
-                else dist.sample() for key, dist in self.distributions.items()}
+        return {key: noise.sample(key, dist) for key, dist in self.distributions.items()}
 
     def deterministic_sample(self) -> Dict[str, torch.Tensor]:
         return {key: dist.deterministic_sample() for key, dist in self.distributions.items()}
@@ -116,8 +118,10 @@ class DistributionMapper:
             self.head_distributions[head] = dist_cls
         self._logits_shapes = {head: tuple(cls.required_logits_shape(action_space[head]))
                                for head, cls in self.head_distributions.items()}
+        self.feature_heads = [head for head, cls in self.head_distributions.items()
+                              if getattr(cls, "needs_features", False)]
         self._init_parameters = {head: dict(cls.init_parameters(action_space[head]))
-                                 for head, cls in self.head_distributions.items()}
+                                 for head, cls in self.head_distributions.items() if head not in self.feature_heads}
 
     def required_logits_shape(self, action_head: str) -> Tuple[int, ...]:
         """Shape (without batch dims) of the logits the policy net must output for ``action_head``."""
@@ -128,10 +132,14 @@ class DistributionMapper:
         """``{action_head: logits shape}``: what a policy network's ``action_logit_shapes`` receives."""
         return dict(self._logits_shapes)
 
-    def init_parameters(self) -> Dict[str, Dict[str, torch.Tensor]]:
-        """``{action_head: {name: initial tensor}}`` of the heads with state-independent parameters."""
-        return {head: {name: value.clone() for name, value in params.items()}
-                for head, params in self._init_parameters.items() if params}
+    def init_parameters(self, n_features: int = 0) -> Dict[str, Dict[str, torch.Tensor]]:
+        """``{action_head: {name: initial tensor}}`` of the heads with state-independent parameters; heads that
+        read the network's features (gSDE) size theirs by ``n_features``, the width of those features."""
+        params = {head: {name: value.clone() for name, value in head_params.items()}
+                  for head, head_params in self._init_parameters.items() if head_params}
+        for head in self.feature_heads:
+            params[head] = dict(self.head_distributions[head].init_parameters(self.action_space[head], n_features))
+        return params
 
     def action_head_to_distribution(self, action_head: str, logits: torch.Tensor,
                                     parameters: Optional[Mapping[str, torch.Tensor]] = None,
@@ -140,8 +148,11 @@ class DistributionMapper:
 
         ``mask`` (true where an action is allowed) is passed only to distributions that support masks.
         """
-        params = dict(self._init_parameters[action_head] if parameters is None else parameters)
         cls = self.head_distributions[action_head]
+        if parameters is None and action_head in self.feature_heads:
+            raise ValueError(f"action head {action_head!r}: {cls.__name__} reads the policy network's features; "
+                             f"build its distribution through the policy (TorchPolicy.distribution)")
+        params = dict(self._init_parameters[action_head] if parameters is None else parameters)
         if mask is not None:
             if not cls.supports_mask:
                 raise ValueError(f"action head {action_head!r}: {cls.__name__} does not support action masks "

@@ -36,7 +36,10 @@ class DefaultPolicyNet(Perception):
                                     for shape in self.logit_shapes.values()])
 
     def forward(self, x_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-        h = self.features(x_dict)
+        return self.logits_from_features(self.features(x_dict))
+
+    def logits_from_features(self, h: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """The heads' logits from the trunk's features (gSDE reads the same features, see the policy)."""
         return {head: layer(h).reshape((h.shape[0],) + shape)
                 for (head, shape), layer in zip(self.logit_shapes.items(), self.heads)}
 

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from maze_cli.distributions import DictProbabilityDistribution, DistributionMapper
-from maze_cli.distributions.colored_noise import ColoredNoise
+from maze_cli.distributions.gsde import GSDENoise
+from maze_cli.distributions.mapper import ExplorationNoise
 from maze_cli.envs.maze_env import ActorID, check_sub_steps
 from maze_cli.models.masks import MaskKeys, check_configured_heads, resolve_mask_keys
 from maze_cli.models.networks import is_config, optional_list, resolve_networks
@@ -61,12 +62,13 @@ class TorchPolicy(nn.Module):
     :param substeps_with_separate_agent_nets: sub-steps keyed per agent.
     :param mask_keys: ``{sub-step: {action head: observation key}}``: the observation entries that
         mask each head's actions (see :mod:`maze_cli.models.masks`); applied in :meth:`distribution`.
+    :param sde_sample_freq: acting steps between draws of the exploration matrices of gSDE heads, if any.
     """
 
     def __init__(self, networks: Dict[str, nn.Module], distribution_mappers: Dict[int, DistributionMapper],
                  observation_spaces_dict: Mapping[int, gym.spaces.Dict],
                  substeps_with_separate_agent_nets: Sequence[int] = (),
-                 mask_keys: Optional[Mapping[int, MaskKeys]] = None):
+                 mask_keys: Optional[Mapping[int, MaskKeys]] = None, sde_sample_freq: int = 4):
         super().__init__()
         self.mask_keys = {step: dict((mask_keys or {}).get(step, {})) for step in distribution_mappers}
         self.networks = nn.ModuleDict(networks)
@@ -75,11 +77,14 @@ class TorchPolicy(nn.Module):
         self.separate = set(substeps_with_separate_agent_nets)
         self.distribution_parameters = nn.ModuleDict({
             key: nn.ModuleDict({head: nn.ParameterDict({name: nn.Parameter(value) for name, value in params.items()})
-                                for head, params in self.distribution_mappers[_step_of(key)].init_parameters().items()})
-            for key in networks})
+                                for head, params in self.distribution_mappers[_step_of(key)].init_parameters(
+                                    _feature_width(key, net, self.distribution_mappers[_step_of(key)])).items()})
+            for key, net in networks.items()})
         self.observation_normalizer: Optional[nn.Module] = None
-        # set by an off-policy algorithm that explores with colored noise; rollouts pass it to sample()
-        self.exploration_noise: Optional[ColoredNoise] = None
+        # rollouts pass it to sample(): gSDE's exploration matrices, or colored noise an off-policy algorithm sets
+        self.exploration_noise: Optional[ExplorationNoise] = None
+        if any(mapper.feature_heads for mapper in self.distribution_mappers.values()):
+            self.exploration_noise = GSDENoise(sde_sample_freq, seed=int(torch.randint(2 ** 31, ()).item()))
 
     def network_key(self, actor_id: ActorID) -> str:
         step, agent = actor_id
@@ -120,14 +125,24 @@ class TorchPolicy(nn.Module):
 
     def distribution(self, obs: Dict[str, torch.Tensor], actor_id: ActorID = (0, 0)) -> DictProbabilityDistribution:
         """The action distribution for a batch of converted observations, masked by their mask keys."""
-        return self.distribution_from_logits(self.logits(obs, actor_id), obs, actor_id)
+        if not self.distribution_mappers[actor_id[0]].feature_heads:
+            return self.distribution_from_logits(self.logits(obs, actor_id), obs, actor_id)
+        net = self.networks[self.network_key(actor_id)]
+        features = net.features(obs if self.observation_normalizer is None else self.observation_normalizer(obs))
+        return self.distribution_from_logits(net.logits_from_features(features), obs, actor_id, features.detach())
 
     def distribution_from_logits(self, logits: Dict[str, torch.Tensor], obs: Dict[str, torch.Tensor],
-                                 actor_id: ActorID = (0, 0)) -> DictProbabilityDistribution:
+                                 actor_id: ActorID = (0, 0), features: Optional[torch.Tensor] = None
+                                 ) -> DictProbabilityDistribution:
         """The distribution for network outputs computed elsewhere (e.g. with perturbed weights), masked by
-        the mask keys of ``obs``."""
+        the mask keys of ``obs``; gSDE heads also need the network's ``features`` of ``obs``."""
         key = self.network_key(actor_id)
         parameters = {head: dict(params.items()) for head, params in self.distribution_parameters[key].items()}
+        for head in self.distribution_mappers[actor_id[0]].feature_heads:
+            if features is None:
+                raise ValueError(f"policy of actor {tuple(actor_id)}: action head {head!r} explores with gSDE, "
+                                 f"which needs the policy network's features; this caller passes logits only")
+            parameters[head]["features"] = features
         masks = {head: obs[obs_key] for head, obs_key in self.mask_keys[actor_id[0]].items()}
         try:
             return self.distribution_mappers[actor_id[0]].logits_dict_to_distribution(logits, parameters, masks)
@@ -149,6 +164,19 @@ class TorchPolicy(nn.Module):
         batched = {key: np.asarray(value)[None] for key, value in observation.items()}
         actions = self.compute_actions(batched, actor_id or (0, 0), deterministic)
         return {key: value[0] for key, value in actions.items()}
+
+
+def _feature_width(key: str, net: nn.Module, mapper: DistributionMapper) -> int:
+    """The width of ``net``'s features when a head of ``mapper`` reads them (gSDE), else 0."""
+    if not mapper.feature_heads:
+        return 0
+    if not (callable(getattr(net, "features", None)) and callable(getattr(net, "logits_from_features", None))
+            and isinstance(getattr(net, "out_features", None), int)):
+        raise ValueError(f"policy network for sub-step/agent {key!r} ({type(net).__name__}): action head(s) "
+                         f"{mapper.feature_heads} explore with gSDE, which reads the network's last hidden features; "
+                         f"the network needs features(obs), logits_from_features(features) and out_features, as "
+                         f"maze_cli.models.DefaultPolicyNet has")
+    return net.out_features
 
 
 def _distribution_mappers(distribution_mapper: Any, action_spaces_dict: Mapping[int, gym.spaces.Dict]
@@ -181,6 +209,8 @@ class ProbabilisticPolicyComposer:
     :param agent_counts_dict: ``{sub-step: number of agents}``.
     :param action_masks: ``{action head: observation key}`` of masks; ``None``: ``<head>_mask``,
         or ``action_mask`` for a single head, where the observation space has them.
+    :param sde_sample_freq: acting steps between draws of gSDE's exploration matrices (used only by heads with
+        :class:`~maze_cli.distributions.GSDEGaussianProbabilityDistribution`).
     """
 
     def __init__(self, action_spaces_dict: Mapping[int, gym.spaces.Dict],
@@ -188,7 +218,7 @@ class ProbabilisticPolicyComposer:
                  distribution_mapper: Any = None, networks: Any = None,
                  substeps_with_separate_agent_nets: Optional[Sequence[int]] = None,
                  agent_counts_dict: Optional[Mapping[int, int]] = None,
-                 action_masks: Optional[Mapping[str, str]] = None):
+                 action_masks: Optional[Mapping[str, str]] = None, sde_sample_freq: int = 4):
         self.action_spaces_dict = dict(action_spaces_dict)
         self.observation_spaces_dict = dict(observation_spaces_dict)
         self.agent_counts_dict = {int(k): int(v) for k, v in
@@ -214,7 +244,7 @@ class ProbabilisticPolicyComposer:
             step = _step_of(key)
             obs = sample_batch(self.observation_spaces_dict[step], converters[step], mask_keys=mask_keys[step].values())
             _check_policy_output(net, key, obs, mappers[step].logits_shapes)
-        self._policy = TorchPolicy(nets, mappers, self.observation_spaces_dict, separate, mask_keys)
+        self._policy = TorchPolicy(nets, mappers, self.observation_spaces_dict, separate, mask_keys, sde_sample_freq)
 
     @property
     def policy(self) -> TorchPolicy:
