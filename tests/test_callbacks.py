@@ -56,8 +56,11 @@ def test_device_auto_trains_on_the_cpu_here_and_an_unknown_device_is_refused(run
 def test_a_nan_evaluation_is_never_solved():
     from maze_cli.train.stop_rules import StopAtReturn
 
+    from maze_cli.train.selection import ModelSelectionCallback
+
     class Loop:
         evaluator, epoch, env_steps, reason = None, 1, 100, None
+        model_selection = ModelSelectionCallback()
 
         def request_stop(self, reason):
             Loop.reason = reason

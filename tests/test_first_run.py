@@ -2,6 +2,7 @@
 missing env families name our extra, and a custom env target needs no key surgery."""
 import csv
 import os
+import re
 import subprocess
 import sys
 
@@ -21,7 +22,7 @@ def test_maze_run_without_arguments_solves_cartpole_and_says_so(run_root, seed):
     assert max(float(r["eval/episode_return_mean"]) for r in rows) >= 475
     assert float(rows[-1]["eval/confirmed_return"]) >= 475
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("solved: eval return ") and ">= 475 on 20 fresh episodes at" in last
+    assert last.startswith("solved: eval return ") and re.search(r">= 475 on [0-9]+ fresh episodes at", last)
     assert "maze-run -cn rollout input_dir=" in last
 
 

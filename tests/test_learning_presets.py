@@ -9,6 +9,7 @@ import csv
 import pytest
 
 from maze_cli import RunContext
+from maze_cli.distributions import GSDENoise
 
 
 def train_preset(run_root, preset: str, seed: int, threshold: float, budget: int):
@@ -61,6 +62,10 @@ def test_ppo_finds_the_flag_of_mountain_car_continuous_within_10k_steps(run_root
 
 
 @pytest.mark.learning
-def test_ppo_swings_up_pendulum_within_60k_steps(run_root):
-    rc = train_preset(run_root, "pendulum_ppo", seed=1, threshold=-250.0, budget=60_000)
+@pytest.mark.parametrize("seed", [4, 5])
+def test_ppo_with_gsde_reaches_the_zoos_pendulum_figure_within_half_its_budget(run_root, seed):
+    """The RL Zoo's -172 (at 100k) within 50k env steps, on seeds the preset was not tuned on (1-3); with
+    independent Gaussian noise the same preset reached it on 3 of 5 held-out seeds."""
+    rc = train_preset(run_root, "pendulum_ppo", seed=seed, threshold=-172.0, budget=50_000)
     assert rc.policy.observation_normalizer is not None  # the preset normalises observations
+    assert isinstance(rc.policy.exploration_noise, GSDENoise)

@@ -58,3 +58,56 @@ def test_a_candidate_is_kept_only_if_it_beats_the_best_on_the_same_fresh_episode
 def test_bad_confirm_episodes_fail_before_training(run_root, value):
     with pytest.raises(ConfigError, match=r"selection.confirm_episodes=.* is invalid: expected an integer >= 0"):
         RunContext(env=CoinFlipEnv, overrides={**NOISY, "selection.confirm_episodes": value}).train()
+
+
+class ScriptedLoop:
+    """The parts of a training loop that selection and the stop rule use; fresh episodes score what the script says."""
+
+    def __init__(self, confirm_returns):
+        from maze_cli.train.selection import ModelSelectionCallback
+        self.model_selection = ModelSelectionCallback(confirm_episodes=10)
+        self.confirm_returns = list(confirm_returns)
+        self.evaluator, self.policy, self.epoch, self.env_steps, self.reason = self, None, 1, 1000, None
+        self.net = torch.nn.Linear(1, 1)
+
+    @property
+    def selection(self):
+        return self.model_selection.selection
+
+    def confirm(self, policy, n, same_episodes=False):
+        return {"eval/episode_return_mean": self.confirm_returns.pop(0)}
+
+    def models(self):
+        return {"policy": self.net}
+
+    def save(self, path):
+        pass
+
+    def request_stop(self, reason):
+        self.reason = reason
+
+    def end_epoch(self, rule, eval_return):
+        stats = {"eval/episode_return_mean": eval_return}
+        self.model_selection.on_epoch_end(self, stats)
+        rule.on_epoch_end(self, stats)
+        return stats
+
+
+def test_a_stop_at_the_threshold_is_judged_on_every_fresh_episode_of_the_policy_it_hands_back():
+    from maze_cli.train.stop_rules import StopAtReturn
+    rule = StopAtReturn(475.0, confirm_episodes=20)
+    # selection's 10 fresh episodes: 470; the stop rule's 20: 490 -> the best's value is (10 * 470 + 20 * 490) / 30
+    loop = ScriptedLoop([470.0, 490.0])
+    stats = loop.end_epoch(rule, 480.0)
+    assert stats["eval/best_return"] == pytest.approx(483.33, abs=0.01) == loop.selection.best_return
+    assert loop.reason.startswith("solved: eval return 483.3 >= 475 on 30 fresh episodes")
+    # the same, but the 20 say 460: (4700 + 9200) / 30 = 463.3, below 475, so it trains on
+    loop = ScriptedLoop([470.0, 460.0])
+    assert loop.end_epoch(rule, 480.0)["eval/best_return"] == pytest.approx(463.33, abs=0.01)
+    assert loop.reason is None
+    # the next epoch evaluates at 480 too, but on the same 10 fresh episodes it scores 450 and the best 470: the
+    # best (465 over its 40 episodes) is kept, and it is below the threshold, so the run does not stop
+    loop.confirm_returns = [450.0, 470.0]
+    stats = loop.end_epoch(rule, 480.0)
+    assert stats["eval/new_best"] == 0.0 and loop.selection.best_return == pytest.approx(465.0)
+    assert loop.reason is None

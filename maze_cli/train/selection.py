@@ -123,11 +123,22 @@ class ModelSelectionCallback:
             load_models(loop, self._best)
             best = selection_return(loop.evaluator.confirm(loop.policy, n, same_episodes=True), self.metric)
             load_models(loop, current)
-            total, count = self._evidence
-            self._evidence = (total + best * n, count + n)
-            self.selection.best_return = self._evidence[0] / self._evidence[1]
+            self.add_evidence(best, n)
             stats["eval/best_on_same_episodes"] = best
         return candidate
+
+    @property
+    def evidence_episodes(self) -> int:
+        """The fresh episodes the best's value is the mean of (0: its value is one evaluation's)."""
+        return self._evidence[1]
+
+    def add_evidence(self, mean: float, episodes: int) -> float:
+        """Pools ``episodes`` more fresh episodes of the best (their ``mean``) into its value, and returns that value:
+        a stop rule that confirms the best on more episodes refines what the run reports."""
+        total, count = self._evidence
+        self._evidence = (total + mean * episodes, count + episodes)
+        self.selection.best_return = self._evidence[0] / self._evidence[1]
+        return self.selection.best_return
 
     def on_train_end(self, loop: Any) -> None:
         if self._best is not None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Dict
+from typing import Any, Dict, Tuple
 
 from maze_cli.train.selection import selection_return
 
@@ -45,18 +45,34 @@ class StopAtReturn:
     def on_epoch_end(self, loop: Any, stats: Dict[str, float]) -> None:
         if not selection_return(stats) >= self.threshold:  # NaN (a broken evaluation) never counts as solved
             return
-        confirmed = selection_return(stats)
-        if self.confirm_episodes and loop.evaluator is not None:
-            if stats.get("eval/confirmed_episodes", 0) >= self.confirm_episodes and "eval/confirmed_return" in stats:
-                confirmed = stats["eval/confirmed_return"]  # model selection confirmed this epoch's policy already
-            else:
-                confirmed = loop.evaluator.confirm(loop.policy, self.confirm_episodes)["eval/episode_return_mean"]
-                stats["eval/confirmed_return"] = confirmed
-                stats["eval/confirmed_episodes"] = self.confirm_episodes
-            if not confirmed >= self.threshold:
-                logger.info(f"epoch {loop.epoch}: return {selection_return(stats):.1f} reached {self.threshold:g}, "
-                            f"but {self.confirm_episodes} fresh episodes gave {confirmed:.1f}; training on")
-                return
+        selection = loop.model_selection
+        if selection.metric == "return" and not stats.get("eval/new_best", 1.0):
+            # this epoch's policy lost to the earlier best on the same fresh episodes: the best is what a stop hands back
+            confirmed, episodes = loop.selection.best_return, selection.evidence_episodes
+        else:
+            confirmed, episodes = self._confirm(loop, stats)
+        if not confirmed >= self.threshold:
+            logger.info(f"epoch {loop.epoch}: return {selection_return(stats):.1f} reached {self.threshold:g}, but the "
+                        f"policy model selection keeps scored {confirmed:.1f} on {episodes} fresh episodes; training on")
+            return
         loop.request_stop(f"solved: eval return {confirmed:.1f} >= {self.threshold:g}"
-                          + (f" on {self.confirm_episodes} fresh episodes" if self.confirm_episodes else "")
+                          + (f" on {episodes} fresh episodes" if episodes else "")
                           + f" at {loop.env_steps:,} env steps, {time.perf_counter() - self._start:.1f} s")
+
+    def _confirm(self, loop: Any, stats: Dict[str, float]) -> Tuple[float, int]:
+        """This epoch's return on ``confirm_episodes`` fresh episodes (those of model selection if it played as
+        many), and their number. When this policy is the new best, they add to the evidence of its value, and
+        that value and all its episodes are returned."""
+        if not self.confirm_episodes or loop.evaluator is None:
+            return selection_return(stats), 0
+        if stats.get("eval/confirmed_episodes", 0) >= self.confirm_episodes and "eval/confirmed_return" in stats:
+            # model selection confirmed this epoch's policy already
+            return stats["eval/confirmed_return"], int(stats["eval/confirmed_episodes"])
+        confirmed = loop.evaluator.confirm(loop.policy, self.confirm_episodes)["eval/episode_return_mean"]
+        stats["eval/confirmed_return"] = confirmed
+        stats["eval/confirmed_episodes"] = self.confirm_episodes
+        selection = loop.model_selection
+        if selection.metric != "return" or not stats.get("eval/new_best", 0.0):
+            return confirmed, self.confirm_episodes
+        stats["eval/best_return"] = selection.add_evidence(confirmed, self.confirm_episodes)
+        return stats["eval/best_return"], selection.evidence_episodes
