@@ -2,6 +2,7 @@
 
 Figures are the benchmark's business; here the table's shape and its arithmetic on the runs' curves are checked.
 """
+import re
 import subprocess
 import sys
 
@@ -11,7 +12,7 @@ from cli_helpers import REPO
 def test_learning_benchmark_writes_a_table_row_per_preset_and_the_curves(tmp_path):
     out = tmp_path / "learning"
     result = subprocess.run([sys.executable, "benchmarks/learning.py", "cartpole_ppo", "--seeds", "1", "2",
-                             "--budget-fraction", "0.21", "--out", str(out)],
+                             "--budget-fraction", "0.21", "--out", str(out), "--final-episodes", "3"],
                             cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     seed_lines = [l for l in result.stdout.splitlines() if l.startswith("  cartpole_ppo seed")]
@@ -23,6 +24,7 @@ def test_learning_benchmark_writes_a_table_row_per_preset_and_the_curves(tmp_pat
     assert cells[1] == "500 at 100,000" and cells[2] == "21,000"
     reached = sum("first at None" not in l for l in seed_lines)
     assert cells[3] == f"{reached}/2"
+    assert re.fullmatch(r"[0-9.]+ / [0-9.]+", cells[7]), cells  # best.pt and last.pt on the same fresh episodes
     assert (out / "learning.png").stat().st_size > 10_000
 
 
