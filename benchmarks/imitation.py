@@ -43,7 +43,7 @@ class Task(NamedTuple):
     preset: str
     threshold: float
     epoch_length: int  # PPO updates per epoch here
-    extra: Dict[str, str]  # overrides of the BC run, so its policy fits the preset's
+    extra: Dict[str, Any]  # overrides of the BC run, so its policy fits the preset's
 
 
 TASKS = {
@@ -51,9 +51,12 @@ TASKS = {
     "mountain_car": Task("mountain_car", "MountainCar-v0", MountainCarHeuristic, "mountain_car_ppo", -110.0, 20,
                          {"normalization": "obs_norm"}),
     "acrobot": Task("acrobot", "Acrobot-v1", AcrobotHeuristic, "acrobot_ppo", -75.0, 5,
-                    {"normalization": "obs_norm"}),
+                    {"normalization": "obs_norm", "policy.networks.hidden_units": [128, 128]}),
     "pendulum": Task("pendulum", "Pendulum-v1", PendulumHeuristic, "pendulum_ppo", -172.0, 2,
-                     {"normalization": "obs_norm", "algorithm.n_epochs": "30"}),
+                     {"normalization": "obs_norm", "algorithm.n_epochs": "30",
+                      "policy.distribution_mapper.distribution_mapper_config": [
+                          {"action_space": "gymnasium.spaces.Box",
+                           "distribution": "maze_cli.distributions.GSDEGaussianProbabilityDistribution"}]}),
     "lunar_lander": Task("gym", "LunarLander-v3", LunarLanderHeuristic, "lunar_lander_ppo", 242.0, 2,
                          {"env.name": "LunarLander-v3", "algorithm.n_epochs": "30"}),
 }

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+import yaml
 from hydra.utils import instantiate
 
 from maze_cli import RunContext
@@ -182,7 +183,8 @@ def main() -> None:
                         help="fresh episodes on which the best and the last weights are compared after training")
     parser.add_argument("--verbose", action="store_true", help="show the runs' epoch lines")
     args = parser.parse_args()
-    overrides = dict(item.split("=", 1) for item in args.set)
+    # values read as YAML, so lists and mappings pass too (policy.networks.hidden_units=[128,128])
+    overrides = {key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in args.set)}
     unknown = sorted(set(args.presets) - set(ZOO))
     if unknown:
         parser.error(f"unknown preset {unknown[0]!r}: expected one of {list(ZOO)}")

@@ -188,7 +188,8 @@ def normalizer_state(checkpoint):
 def test_bc_normalises_with_the_datasets_statistics_and_a_warm_start_keeps_them(run_root):
     record_heuristic(run_root / "data", 5, env="Acrobot-v1", controller=AcrobotHeuristic())
     bc = RunContext(env="acrobot", algorithm="bc", seed=1,
-                    overrides={"normalization": "obs_norm", "algorithm.dataset": str(run_root / "data"),
+                    overrides={"normalization": "obs_norm", "policy.networks.hidden_units": [128, 128],
+                               "algorithm.dataset": str(run_root / "data"),
                                "algorithm.validation_split": 0.0, "algorithm.n_epochs": 2,
                                "algorithm.epoch_length": 5, "algorithm.eval_repeats": 1})
     bc.train()
