@@ -115,3 +115,10 @@ def test_ppo_acts_with_gsde_and_a_bad_sample_freq_fails_before_training(run_root
     with pytest.raises(Exception, match="sde_sample_freq=0 is invalid"):
         RunContext(env="pendulum", algorithm="ppo", output_dir=run_root,
                    overrides={**overrides, "policy.sde_sample_freq": 0}).train()
+
+
+def test_es_refuses_a_gsde_head_before_training(run_root):
+    with pytest.raises(Exception, match=r"algorithm=es: action head\(s\) \['action'\] explore with gSDE"):
+        RunContext(env="pendulum", algorithm="es", output_dir=run_root,
+                   overrides={"policy.distribution_mapper.distribution_mapper_config": GSDE}).train()
+    assert not list(run_root.glob("*/*/stats.csv"))  # nothing was trained or written

@@ -104,6 +104,11 @@ class ES:
     def __init__(self, config: ESAlgorithmConfig, policy: TorchPolicy, critic: Any = None,
                  max_nonfinite_updates: int = 10):
         self.config, self.policy = config, policy
+        gsde = sorted({head for mapper in policy.distribution_mappers.values() for head in mapper.feature_heads})
+        if gsde:
+            raise ConfigError(f"algorithm=es: action head(s) {gsde} explore with gSDE, which ES does not use (its members "
+                              f"act with perturbed weights); map Box heads to the default "
+                              f"DiagonalGaussianProbabilityDistribution in policy.distribution_mapper")
         self.named = [(key, name, p) for key, net in policy.networks.items() for name, p in net.named_parameters()]
         self.sizes = [p.numel() for _, _, p in self.named]
         self.n_weights = sum(self.sizes)

@@ -50,8 +50,9 @@ class GSDEGaussianProbabilityDistribution(TorchDistribution):
         self.theta_std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp()
         self.std = torch.sqrt(features.pow(2) @ self.theta_std.pow(2) + self.EPSILON)
         self.dist = td.Independent(td.Normal(self.mean, self.std), 1)
-        self._low = torch.as_tensor(action_space.low, dtype=logits.dtype)
-        self._high = torch.as_tensor(action_space.high, dtype=logits.dtype)
+        # copies: a Ray worker's action space holds read-only arrays, which torch warns about
+        self._low = torch.tensor(action_space.low, dtype=logits.dtype)
+        self._high = torch.tensor(action_space.high, dtype=logits.dtype)
 
     @classmethod
     def required_logits_shape(cls, action_space: gym.spaces.Box) -> Tuple[int, ...]:
