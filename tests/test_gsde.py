@@ -122,3 +122,9 @@ def test_es_refuses_a_gsde_head_before_training(run_root):
         RunContext(env="pendulum", algorithm="es", output_dir=run_root,
                    overrides={"policy.distribution_mapper.distribution_mapper_config": GSDE}).train()
     assert not list(run_root.glob("*/*/stats.csv"))  # nothing was trained or written
+
+
+def test_sac_refuses_a_gsde_head_naming_the_distribution_it_needs(run_root):
+    with pytest.raises(Exception, match="uses GSDEGaussianProbabilityDistribution, but SAC needs a SquashedGaussian"):
+        RunContext(env="pendulum", algorithm="sac", output_dir=run_root,
+                   overrides={"policy.distribution_mapper.distribution_mapper_config": GSDE}).train()
