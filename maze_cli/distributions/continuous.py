@@ -30,6 +30,25 @@ class BernoulliProbabilityDistribution(TorchDistribution):
         return self.dist.log_prob(actions.to(self.logits.dtype))
 
 
+def box_mean_shape(cls: type, action_space: gym.Space) -> Tuple[int, ...]:
+    """``(n,)`` of a 1-d Box, the mean a Gaussian head's network outputs; raises naming ``cls`` otherwise."""
+    if not isinstance(action_space, gym.spaces.Box) or len(action_space.shape) != 1:
+        raise ValueError(f"{cls.__name__} supports 1-d Box action spaces, got {action_space}")
+    return (int(action_space.shape[0]),)
+
+
+class ClipsToBox:
+    """For heads whose samples are unbounded (so their log-prob is exact): :meth:`env_tensor` clips them into the Box."""
+
+    def keep_bounds(self, action_space: gym.spaces.Box, dtype: torch.dtype) -> None:
+        # copies: a Ray worker's action space holds read-only arrays, which torch warns about
+        self._low = torch.tensor(action_space.low, dtype=dtype)
+        self._high = torch.tensor(action_space.high, dtype=dtype)
+
+    def env_tensor(self, sample: torch.Tensor) -> torch.Tensor:
+        return torch.max(torch.min(sample, self._high), self._low)
+
+
 class GaussianHead(TorchDistribution):
     """Shared by the Gaussian heads: the network outputs the mean ``(n,)`` of a 1-d Box; the
     log-std is a state-independent parameter the policy owns (initialised to :attr:`INIT_LOG_STD`)."""
@@ -38,9 +57,7 @@ class GaussianHead(TorchDistribution):
 
     @classmethod
     def required_logits_shape(cls, action_space: gym.spaces.Box) -> Tuple[int, ...]:
-        if not isinstance(action_space, gym.spaces.Box) or len(action_space.shape) != 1:
-            raise ValueError(f"{cls.__name__} supports 1-d Box action spaces, got {action_space}")
-        return (int(action_space.shape[0]),)
+        return box_mean_shape(cls, action_space)
 
     @classmethod
     def init_parameters(cls, action_space: gym.spaces.Box) -> Dict[str, torch.Tensor]:
@@ -53,7 +70,7 @@ class GaussianHead(TorchDistribution):
         return normal.loc + normal.scale * noise.to(normal.loc.dtype)
 
 
-class DiagonalGaussianProbabilityDistribution(GaussianHead):
+class DiagonalGaussianProbabilityDistribution(ClipsToBox, GaussianHead):
     """Box(n,): a diagonal Gaussian whose mean comes from the network, shape ``(n,)``.
 
     The log-std is a learnable parameter of the policy, the same for every observation
@@ -70,14 +87,10 @@ class DiagonalGaussianProbabilityDistribution(GaussianHead):
         self.mean = logits
         self.std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp().expand_as(logits)
         self.dist = td.Independent(td.Normal(self.mean, self.std), 1)
-        self._low = torch.as_tensor(action_space.low, dtype=logits.dtype)
-        self._high = torch.as_tensor(action_space.high, dtype=logits.dtype)
+        self.keep_bounds(action_space, logits.dtype)
 
     def deterministic_sample(self) -> torch.Tensor:
         return self.mean
-
-    def env_tensor(self, sample: torch.Tensor) -> torch.Tensor:
-        return torch.max(torch.min(sample, self._high), self._low)
 
 
 class SquashedGaussianProbabilityDistribution(GaussianHead):

@@ -18,9 +18,10 @@ import torch
 from torch import distributions as td
 
 from maze_cli.distributions.base import LOG_STD_MAX, LOG_STD_MIN, ProbabilityDistribution, TorchDistribution
+from maze_cli.distributions.continuous import ClipsToBox, box_mean_shape
 
 
-class GSDEGaussianProbabilityDistribution(TorchDistribution):
+class GSDEGaussianProbabilityDistribution(ClipsToBox, TorchDistribution):
     """Box(n,) with state-dependent noise: the network outputs the mean ``(n,)``; the policy passes its
     last hidden ``features`` ``(*batch, F)``, detached (the exploration does not train them, as in the paper's
     default), and owns the learnable ``log_std`` ``(F, n)`` of the exploration matrix's entries.
@@ -50,15 +51,11 @@ class GSDEGaussianProbabilityDistribution(TorchDistribution):
         self.theta_std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp()
         self.std = torch.sqrt(features.pow(2) @ self.theta_std.pow(2) + self.EPSILON)
         self.dist = td.Independent(td.Normal(self.mean, self.std), 1)
-        # copies: a Ray worker's action space holds read-only arrays, which torch warns about
-        self._low = torch.tensor(action_space.low, dtype=logits.dtype)
-        self._high = torch.tensor(action_space.high, dtype=logits.dtype)
+        self.keep_bounds(action_space, logits.dtype)
 
     @classmethod
     def required_logits_shape(cls, action_space: gym.spaces.Box) -> Tuple[int, ...]:
-        if not isinstance(action_space, gym.spaces.Box) or len(action_space.shape) != 1:
-            raise ValueError(f"{cls.__name__} supports 1-d Box action spaces, got {action_space}")
-        return (int(action_space.shape[0]),)
+        return box_mean_shape(cls, action_space)
 
     @classmethod
     def init_parameters(cls, action_space: gym.spaces.Box, n_features: int = 0) -> Dict[str, torch.Tensor]:
@@ -75,9 +72,6 @@ class GSDEGaussianProbabilityDistribution(TorchDistribution):
 
     def deterministic_sample(self) -> torch.Tensor:
         return self.mean
-
-    def env_tensor(self, sample: torch.Tensor) -> torch.Tensor:
-        return torch.max(torch.min(sample, self._high), self._low)
 
 
 class GSDENoise:

@@ -119,16 +119,18 @@ class TorchPolicy(nn.Module):
 
     def logits(self, obs: Dict[str, torch.Tensor], actor_id: ActorID = (0, 0)) -> Dict[str, torch.Tensor]:
         """Network output for a batch of converted observations of one actor."""
-        if self.observation_normalizer is not None:
-            obs = self.observation_normalizer(obs)
-        return self.networks[self.network_key(actor_id)](obs)
+        return self.networks[self.network_key(actor_id)](self._normalized(obs))
+
+    def _normalized(self, obs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """What the networks read: ``obs`` through the observation normaliser, if there is one."""
+        return obs if self.observation_normalizer is None else self.observation_normalizer(obs)
 
     def distribution(self, obs: Dict[str, torch.Tensor], actor_id: ActorID = (0, 0)) -> DictProbabilityDistribution:
         """The action distribution for a batch of converted observations, masked by their mask keys."""
         if not self.distribution_mappers[actor_id[0]].feature_heads:
             return self.distribution_from_logits(self.logits(obs, actor_id), obs, actor_id)
         net = self.networks[self.network_key(actor_id)]
-        features = net.features(obs if self.observation_normalizer is None else self.observation_normalizer(obs))
+        features = net.features(self._normalized(obs))
         return self.distribution_from_logits(net.logits_from_features(features), obs, actor_id, features.detach())
 
     def distribution_from_logits(self, logits: Dict[str, torch.Tensor], obs: Dict[str, torch.Tensor],
