@@ -39,3 +39,11 @@ def ray_session():
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+def pytest_collection_modifyitems(items):
+    """Under ``pytest -n`` (xdist, ``--dist loadgroup``) every test that shares the Ray instance runs in
+    one worker, so the suite starts Ray once rather than once per worker."""
+    for item in items:
+        if "ray_session" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("ray"))
