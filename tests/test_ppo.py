@@ -90,15 +90,16 @@ def test_update_runs_all_minibatches_unless_target_kl_stops_it(run_root):
     assert len(prepare_samples(batch, 0.99, 0.95)[0].returns) == n_valid
 
 
-def test_linear_learning_rate_schedule_and_stop_at_return_in_the_shared_loop(run_root):
+def test_linear_learning_rate_and_clip_schedules_and_stop_at_return_in_the_shared_loop(run_root):
     algo = PPOAlgorithmConfig(n_epochs=2, epoch_length=2, n_rollout_steps=8, lr=0.004, lr_schedule="linear",
-                              eval_repeats=1)
+                              clip_range=0.2, clip_range_schedule="linear", eval_repeats=1)
     rc = RunContext(env="cartpole", algorithm=algo, overrides={"runner.n_envs": 2}, seed=1, output_dir=run_root)
     rc.train()
     with open(rc.run_dir / "stats.csv") as f:
         rows = list(csv.DictReader(f))
     # the last update of epoch 1 is update 1 of 4 planned, of epoch 2 update 3: lr * (1 - 1/4), lr * (1 - 3/4)
     assert [float(r["train/learning_rate"]) for r in rows] == pytest.approx([0.003, 0.001])
+    assert [float(r["train/clip_range"]) for r in rows] == pytest.approx([0.15, 0.05])
     assert trainer_lr(rc) == pytest.approx(0.001)
 
     algo = PPOAlgorithmConfig(n_epochs=5, epoch_length=1, n_rollout_steps=8, eval_repeats=1, stop_at_return=-1.0)
@@ -119,6 +120,7 @@ def trainer_lr(rc):
     ("clip_range_vf", -0.1, "algorithm.clip_range_vf=-0.1 is invalid: expected a value > 0 or null"),
     ("target_kl", 0.0, "algorithm.target_kl=0.0 is invalid"),
     ("lr_schedule", "cosine", "algorithm.lr_schedule='cosine' is invalid: expected one of ('constant', 'linear')"),
+    ("clip_range_schedule", "step", "algorithm.clip_range_schedule='step' is invalid: expected one of ('constant', "),
 ])
 def test_ppo_config_rejects_bad_values_naming_the_key(field, value, message):
     with pytest.raises(ConfigError) as err:

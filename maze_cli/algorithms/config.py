@@ -15,6 +15,14 @@ from maze_cli.core.errors import POSITIVE_INT, check
 LR_SCHEDULES = ("constant", "linear")
 
 
+def scheduled(value: float, schedule: str, progress: float) -> float:
+    """``value`` once ``progress`` (in [0, 1]) of the planned updates are done: as is (``'constant'``),
+    or decayed linearly towards 0 (``'linear'``)."""
+    if schedule == "linear":
+        return value * (1.0 - min(max(progress, 0.0), 1.0))
+    return value
+
+
 @dataclass
 class AlgorithmConfig:
     """What the training loop needs of any algorithm.
@@ -120,9 +128,7 @@ class OnPolicyAlgorithmConfig(AlgorithmConfig):
 
     def learning_rate(self, progress: float) -> float:
         """The learning rate once ``progress`` (in [0, 1]) of the planned updates are done."""
-        if self.lr_schedule == "linear":
-            return self.lr * (1.0 - min(max(progress, 0.0), 1.0))
-        return self.lr
+        return scheduled(self.lr, self.lr_schedule, progress)
 
 
 @dataclass
@@ -139,6 +145,8 @@ class PPOAlgorithmConfig(OnPolicyAlgorithmConfig):
     :param n_optimization_epochs: passes over each rollout.
     :param batch_size: transitions per minibatch (a rollout has ``n_rollout_steps * n_envs``).
     :param clip_range: the policy ratio is clipped to ``[1 - clip_range, 1 + clip_range]``.
+    :param clip_range_schedule: ``'constant'``, or ``'linear'``: decay ``clip_range`` towards 0 over the
+        planned updates, as ``lr_schedule`` does the learning rate, so late updates move the policy less.
     :param clip_range_vf: clip the value prediction to this distance from the rollout's value
         (the pessimistic maximum of clipped and unclipped losses is used); ``None`` disables it.
     :param target_kl: stop the update's remaining minibatches once the approximate KL divergence
@@ -155,6 +163,7 @@ class PPOAlgorithmConfig(OnPolicyAlgorithmConfig):
     n_optimization_epochs: int = 10
     batch_size: int = 64
     clip_range: float = 0.2
+    clip_range_schedule: str = "constant"
     clip_range_vf: Optional[float] = None
     target_kl: Optional[float] = None
 
@@ -164,10 +173,16 @@ class PPOAlgorithmConfig(OnPolicyAlgorithmConfig):
         for name in ("n_optimization_epochs", "batch_size"):
             check(POSITIVE_INT(getattr(self, name)), p + name, getattr(self, name), "an integer >= 1")
         check(0 < self.clip_range < 1, p + "clip_range", self.clip_range, "a value in (0, 1)")
+        check(self.clip_range_schedule in LR_SCHEDULES, p + "clip_range_schedule", self.clip_range_schedule,
+              f"one of {LR_SCHEDULES}")
         check(self.clip_range_vf is None or self.clip_range_vf > 0, p + "clip_range_vf", self.clip_range_vf,
               "a value > 0 or null (no value clipping)")
         check(self.target_kl is None or self.target_kl > 0, p + "target_kl", self.target_kl,
               "a value > 0 or null (no early stop)")
+
+    def clip_at(self, progress: float) -> float:
+        """The policy-ratio clip range once ``progress`` (in [0, 1]) of the planned updates are done."""
+        return scheduled(self.clip_range, self.clip_range_schedule, progress)
 
 
 @dataclass

@@ -68,12 +68,13 @@ class PPO(ActorCritic):
         cfg = self.config
         train_policy, stats = self.start_update(epoch, progress)
         samples = self.training_samples(batch, stats)
+        clip_range = stats["train/clip_range"] = cfg.clip_at(progress)
         applied: List[Dict[str, float]] = []
         epochs_done = 0
         for _ in range(cfg.n_optimization_epochs):
             stopped = False
             for minibatch in minibatches(samples, cfg.batch_size):
-                step_stats, loss = self._minibatch_loss(minibatch, train_policy)
+                step_stats, loss = self._minibatch_loss(minibatch, train_policy, clip_range)
                 if cfg.target_kl is not None and step_stats["losses/approx_kl"] > cfg.target_kl:
                     stopped = True
                     break
@@ -87,18 +88,19 @@ class PPO(ActorCritic):
         stats["losses/minibatch_steps"] = float(len(applied))
         return stats
 
-    def _minibatch_loss(self, minibatch: Minibatch, train_policy: bool) -> Tuple[Dict[str, float], torch.Tensor]:
+    def _minibatch_loss(self, minibatch: Minibatch, train_policy: bool,
+                        clip_range: float) -> Tuple[Dict[str, float], torch.Tensor]:
         cfg = self.config
         policy_terms, value_terms, entropies, log_ratios = [], [], [], []
         for samples, idx in minibatch:
             log_probs, entropy, values = loss_terms(self.policy, self.critic, samples, idx)
             old_log_probs = samples.old_log_probs[idx]
-            policy_terms.append(clipped_surrogate(log_probs, old_log_probs, samples.advantages[idx], cfg.clip_range))
+            policy_terms.append(clipped_surrogate(log_probs, old_log_probs, samples.advantages[idx], clip_range))
             value_terms.append(value_error(values, samples.old_values[idx], samples.returns[idx], cfg.clip_range_vf))
             entropies.append(entropy)
             log_ratios.append(log_probs.detach() - old_log_probs)
         loss, stats = weighted_loss(cfg, policy_terms, value_terms, entropies, train_policy)
         log_ratio = torch.cat(log_ratios)
         stats["losses/approx_kl"] = approx_kl(log_ratio).item()
-        stats["losses/clip_fraction"] = ((log_ratio.exp() - 1.0).abs() > cfg.clip_range).float().mean().item()
+        stats["losses/clip_fraction"] = ((log_ratio.exp() - 1.0).abs() > clip_range).float().mean().item()
         return stats, loss
