@@ -114,6 +114,22 @@ def test_categorical_samples_follow_the_softmax_probabilities():
     assert torch.allclose(counts, probs, atol=0.015), counts
 
 
+@pytest.mark.parametrize("shape", [(1, 2), (16, 2), (8, 5), (3, 4, 18)])
+def test_categorical_draws_what_torch_multinomial_draws_from_the_same_generator_state(shape):
+    """Seeded runs keep their trajectories: the same actions, and the generator left in the same state."""
+    for seed in range(10):
+        logits = torch.randn(shape, generator=torch.Generator().manual_seed(100 + seed)) * 3
+        logits[..., 0] = float("-inf")  # a masked action: probability exactly 0, never drawn
+        dist = CategoricalProbabilityDistribution(logits, gym.spaces.Discrete(shape[-1]))
+        torch.manual_seed(seed)
+        ours, after_ours = dist.sample(), torch.rand(3)
+        torch.manual_seed(seed)
+        probs = dist.log_probs.exp().reshape(-1, shape[-1])
+        theirs, after_theirs = torch.multinomial(probs, 1).reshape(shape[:-1]), torch.rand(3)
+        assert torch.equal(ours, theirs) and torch.equal(after_ours, after_theirs)
+        assert bool((ours != 0).all())
+
+
 def test_categorical_entropy_is_finite_with_zero_probability_actions():
     logits = torch.tensor([[0.0, float("-inf"), 0.0]])
     dist = CategoricalProbabilityDistribution(logits, gym.spaces.Discrete(3))
