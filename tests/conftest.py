@@ -47,3 +47,16 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "ray_session" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("ray"))
+
+
+@pytest.fixture
+def maze_log():
+    """The messages maze_cli logs during the test (its logger does not propagate to pytest's caplog)."""
+    import logging
+    messages = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logger = logging.getLogger("maze_cli")
+    logger.addHandler(handler)
+    yield messages
+    logger.removeHandler(handler)

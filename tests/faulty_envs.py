@@ -9,7 +9,8 @@ class FailingCartPole(GymMazeEnv):
     """CartPole that raises (or kills its own process) after ``fail_after`` steps in this process.
 
     :param mode: ``"raise"`` raises RuntimeError in step, ``"reset"`` raises in reset,
-        ``"kill"`` SIGKILLs the process it runs in (a crashed worker), ``"nan"`` returns NaN rewards.
+        ``"kill"`` SIGKILLs the process it runs in (a crashed worker), ``"nan"`` returns NaN rewards,
+        ``"nan_obs"`` NaN observations.
     """
 
     def __init__(self, fail_after: int = 3000, mode: str = "raise"):
@@ -33,6 +34,8 @@ class FailingCartPole(GymMazeEnv):
                 os.kill(os.getpid(), signal.SIGKILL)
             if self.mode == "nan":
                 reward = float("nan")
+            if self.mode == "nan_obs":
+                obs = {key: value * float("nan") for key, value in obs.items()}
         return obs, reward, terminated, truncated, info
 
 

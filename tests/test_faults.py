@@ -27,7 +27,8 @@ def assert_run_intact(run_dir, min_epochs):
     assert len(rows) >= min_epochs
     for name in ("best.pt", "last.pt"):
         state = load_checkpoint(run_dir / "checkpoints" / name)
-        assert all(torch.isfinite(v).all() for v in state["policy"].values())
+        assert all(torch.isfinite(v).all() for v in state["policy"].values())  # normalisation buffers included
+        assert all(torch.isfinite(v).all() for v in (state["normalization"] or {}).values())
     assert load_checkpoint(run_dir / "checkpoints/last.pt")["epoch"] == len(rows)
 
 
@@ -54,6 +55,16 @@ def test_nan_rewards_skip_updates_then_stop_with_the_last_good_checkpoint(run_ro
     assert_run_intact(rc.run_dir, min_epochs=2)
     # the weights in memory were never updated with NaN either
     assert all(torch.isfinite(p).all() for p in rc.policy.parameters())
+
+
+@pytest.mark.parametrize("normalization", ["none", "obs_norm"])
+def test_nan_observations_stop_the_run_with_finite_checkpoints_and_statistics(run_root, normalization):
+    # NaN from the third update of epoch 3 on: epochs 3 and 4 end with their updates skipped and are saved
+    rc = RunContext(env=lambda: failing_cartpole(250, "nan_obs"),
+                    overrides={**EPOCH, "max_nonfinite_updates": 10, "normalization": normalization})
+    with pytest.raises(NonFiniteTrainingError, match="Check the env's rewards and observations for NaN/inf"):
+        rc.train()
+    assert_run_intact(rc.run_dir, min_epochs=2)
 
 
 def test_a_single_nan_update_is_skipped_and_training_goes_on(run_root):

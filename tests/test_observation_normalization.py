@@ -33,6 +33,18 @@ def test_running_moments_equal_numpy_over_all_valid_samples():
     assert torch.equal(out["k"], torch.ones(1, 3))
 
 
+def test_observations_with_nan_or_inf_are_left_out_of_the_statistics_with_a_warning(maze_log):
+    space = gym.spaces.Dict({"x": gym.spaces.Box(-np.inf, np.inf, shape=(2,))})
+    normalizer = ObservationNormalizer({0: space}, ObservationNormalization())
+    x = torch.tensor([[1.0, 10.0], [float("nan"), 0.0], [3.0, 20.0], [0.0, float("inf")]])
+    normalizer.update({"x": x})
+    moments = normalizer.moments["x"]
+    # only rows 0 and 2 count: mean (2, 15), population variance (1, 25)
+    assert moments.count.item() == 2
+    assert moments.mean.tolist() == [2.0, 15.0] and moments.var.tolist() == [1.0, 25.0]
+    assert "2 observation(s) of key 'x' hold NaN or inf; they were left out of its statistics" in "\n".join(maze_log)
+
+
 def test_fixed_statistics_do_not_change_and_values_are_clipped():
     space = gym.spaces.Dict({"x": gym.spaces.Box(-1, 1, shape=(1,))})
     normalizer = ObservationNormalizer({0: space}, ObservationNormalization(update=False, clip=2.0))

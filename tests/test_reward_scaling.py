@@ -42,6 +42,14 @@ def test_invalid_cells_are_not_counted():
     assert scaler.moments.count == 2 and scaler.scale == pytest.approx(np.std([1.0, 3.0]))
 
 
+def test_nan_rewards_leave_the_scale_finite(maze_log):
+    scaler = RewardScaler(gamma=1.0, epsilon=0.0)
+    # env 1's NaN reward makes its return NaN until its episode ends at t=1; env 0 counts throughout
+    scaler(rollout([[1.0, float("nan")], [3.0, 5.0], [2.0, 4.0]], [[False, False], [False, True], [False, False]]))
+    assert scaler.moments.count == 4 and scaler.scale == pytest.approx(np.std([1.0, 4.0, 6.0, 4.0]))
+    assert "reward scaling: 2 discounted return(s) hold NaN or inf" in "\n".join(maze_log)
+
+
 def test_the_scaler_state_is_checkpointed_and_a_resumed_run_continues_with_it(run_root):
     overrides = {"algorithm.n_epochs": 1, "algorithm.epoch_length": 2, "algorithm.n_rollout_steps": 20,
                  "algorithm.eval_repeats": 1, "algorithm.normalize_rewards": True}

@@ -8,6 +8,7 @@ scale, and the mean is not subtracted, so the sign of every reward is kept.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Any, Dict
 
@@ -16,6 +17,8 @@ import torch
 
 from maze_cli.models.normalization import RunningMoments
 from maze_cli.train.batch import RolloutBatch
+
+logger = logging.getLogger("maze_cli")
 
 
 class RewardScaler:
@@ -43,7 +46,10 @@ class RewardScaler:
             self.returns = self.returns * self.gamma + rewards[t]
             seen.append(self.returns[valid[t]])
             self.returns[ends[t]] = 0.0
-        self.moments.update(torch.from_numpy(np.concatenate(seen)))
+        dropped = self.moments.update(torch.from_numpy(np.concatenate(seen)))
+        if dropped:
+            logger.warning(f"reward scaling: {dropped} discounted return(s) hold NaN or inf (from the env's "
+                           f"rewards); they were left out of the scale's statistics")
         return replace(batch, rewards=batch.rewards / self.scale)
 
     @property

@@ -10,6 +10,7 @@ to wherever it acts, and applied by ``compute_action`` to raw env observations.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -19,6 +20,8 @@ import torch
 from torch import nn
 
 from maze_cli.core.errors import ConfigError, check
+
+logger = logging.getLogger("maze_cli")
 
 
 @dataclass
@@ -72,18 +75,27 @@ class RunningMoments(nn.Module):
         self.var.fill_(1.0)
         self.count.zero_()
 
-    def update(self, x: torch.Tensor) -> None:
-        """Merge a batch ``(n, *shape)`` into the statistics."""
+    def update(self, x: torch.Tensor) -> int:
+        """Merge a batch ``(n, *shape)`` into the statistics; returns how many rows were left out.
+
+        Rows with a NaN or inf are left out: merged, one bad env step would turn the statistics, and with
+        them every later input and the checkpoints that save them, into NaN.
+        """
+        x = x.to(torch.float64)
+        finite = torch.isfinite(x.reshape(x.shape[0], -1)).all(dim=1)
+        dropped = x.shape[0] - int(finite.sum())
+        if dropped:
+            x = x[finite]
         n = x.shape[0]
         if n == 0:
-            return
-        x = x.to(torch.float64)
+            return dropped
         batch_mean, batch_var = x.mean(0), x.var(0, unbiased=False)
         total = self.count + n
         delta = batch_mean - self.mean
         self.var.copy_((self.var * self.count + batch_var * n + delta ** 2 * self.count * n / total) / total)
         self.mean.add_(delta * n / total)
         self.count.copy_(total)
+        return dropped
 
 
 class ObservationNormalizer(nn.Module):
@@ -144,7 +156,10 @@ class ObservationNormalizer(nn.Module):
         for key, moments in self.moments.items():
             if key in observations:
                 value = observations[key] if mask is None else observations[key][mask]
-                moments.update(value.reshape((-1,) + tuple(moments.mean.shape)))
+                dropped = moments.update(value.reshape((-1,) + tuple(moments.mean.shape)))
+                if dropped:
+                    logger.warning(f"observation normalisation: {dropped} observation(s) of key {key!r} hold NaN "
+                                   f"or inf; they were left out of its statistics. Check the env's observations")
 
     @torch.no_grad()
     def sample_statistics(self, env: gym.Env, n_steps: int, seed: int) -> None:
