@@ -1,4 +1,5 @@
 """Shared fixtures: every test writes its runs into a temporary directory."""
+import logging
 import os
 from pathlib import Path
 
@@ -52,7 +53,6 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture
 def maze_log():
     """The messages maze_cli logs during the test (its logger does not propagate to pytest's caplog)."""
-    import logging
     messages = []
     handler = logging.Handler(logging.DEBUG)
     handler.emit = lambda record: messages.append(record.getMessage())

@@ -12,7 +12,7 @@ from typing import Any, Optional
 from maze_cli.core.device import DEVICE_PATTERN
 from maze_cli.core.errors import POSITIVE_INT, check
 
-LR_SCHEDULES = ("constant", "linear")
+SCHEDULES = ("constant", "linear")  # what scheduled() takes: lr_schedule, clip_range_schedule
 
 
 def scheduled(value: float, schedule: str, progress: float) -> float:
@@ -120,7 +120,7 @@ class OnPolicyAlgorithmConfig(AlgorithmConfig):
         check(0 <= self.gae_lambda <= 1, p + "gae_lambda", self.gae_lambda, "a value in [0, 1]")
         for name in ("policy_loss_coef", "value_loss_coef", "entropy_coef", "max_grad_norm"):
             check(getattr(self, name) >= 0, p + name, getattr(self, name), "a value >= 0")
-        check(self.lr_schedule in LR_SCHEDULES, p + "lr_schedule", self.lr_schedule, f"one of {LR_SCHEDULES}")
+        check(self.lr_schedule in SCHEDULES, p + "lr_schedule", self.lr_schedule, f"one of {SCHEDULES}")
 
     @property
     def steps_per_env_per_update(self) -> int:
@@ -173,8 +173,8 @@ class PPOAlgorithmConfig(OnPolicyAlgorithmConfig):
         for name in ("n_optimization_epochs", "batch_size"):
             check(POSITIVE_INT(getattr(self, name)), p + name, getattr(self, name), "an integer >= 1")
         check(0 < self.clip_range < 1, p + "clip_range", self.clip_range, "a value in (0, 1)")
-        check(self.clip_range_schedule in LR_SCHEDULES, p + "clip_range_schedule", self.clip_range_schedule,
-              f"one of {LR_SCHEDULES}")
+        check(self.clip_range_schedule in SCHEDULES, p + "clip_range_schedule", self.clip_range_schedule,
+              f"one of {SCHEDULES}")
         check(self.clip_range_vf is None or self.clip_range_vf > 0, p + "clip_range_vf", self.clip_range_vf,
               "a value > 0 or null (no value clipping)")
         check(self.target_kl is None or self.target_kl > 0, p + "target_kl", self.target_kl,
