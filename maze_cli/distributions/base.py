@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Dict, Tuple
+from typing import Any, Dict, Tuple
 
 import gymnasium as gym
 import numpy as np
@@ -76,9 +76,11 @@ class ProbabilityDistribution(ABC):
 
 
 class TorchDistribution(ProbabilityDistribution):
-    """A head backed by a ``torch.distributions`` object whose event dims are reinterpreted."""
+    """A head backed by a ``dist`` with ``sample``, ``log_prob`` and ``entropy`` summed over the event dims: a
+    ``torch.distributions`` object with its event dims reinterpreted, or a :class:`~maze_cli.distributions.normal.
+    DiagonalNormal`."""
 
-    dist: td.Distribution
+    dist: Any
 
     def sample(self) -> torch.Tensor:
         return self.dist.sample()

@@ -5,10 +5,12 @@ import math
 from typing import Dict, Tuple
 
 import gymnasium as gym
+import numpy as np
 import torch
 from torch import distributions as td
 
 from maze_cli.distributions.base import LOG_STD_MAX, LOG_STD_MIN, TorchDistribution
+from maze_cli.distributions.normal import DiagonalNormal
 
 
 class BernoulliProbabilityDistribution(TorchDistribution):
@@ -40,13 +42,14 @@ def box_mean_shape(cls: type, action_space: gym.Space) -> Tuple[int, ...]:
 class ClipsToBox:
     """For heads whose samples are unbounded (so their log-prob is exact): :meth:`env_tensor` clips them into the Box."""
 
-    def keep_bounds(self, action_space: gym.spaces.Box, dtype: torch.dtype) -> None:
-        # copies: a Ray worker's action space holds read-only arrays, which torch warns about
-        self._low = torch.tensor(action_space.low, dtype=dtype)
-        self._high = torch.tensor(action_space.high, dtype=dtype)
+    action_space: gym.spaces.Box
 
     def env_tensor(self, sample: torch.Tensor) -> torch.Tensor:
-        return torch.max(torch.min(sample, self._high), self._low)
+        # The bounds are read here, not when the head is built: training builds heads per minibatch and never
+        # clips. Copies, because a Ray worker's action space holds read-only arrays, which torch warns about.
+        low = torch.tensor(self.action_space.low, dtype=sample.dtype)
+        high = torch.tensor(self.action_space.high, dtype=sample.dtype)
+        return torch.max(torch.min(sample, high), low)
 
 
 class GaussianHead(TorchDistribution):
@@ -66,8 +69,7 @@ class GaussianHead(TorchDistribution):
     def sample_with(self, noise: torch.Tensor) -> torch.Tensor:
         """The sample ``mean + std * noise`` for given standard-normal ``noise`` (e.g. colored, see
         :mod:`maze_cli.distributions.colored_noise`) instead of a fresh draw."""
-        normal = self.dist.base_dist
-        return normal.loc + normal.scale * noise.to(normal.loc.dtype)
+        return self.dist.loc + self.dist.scale * noise.to(self.dist.loc.dtype)
 
 
 class DiagonalGaussianProbabilityDistribution(ClipsToBox, GaussianHead):
@@ -86,8 +88,7 @@ class DiagonalGaussianProbabilityDistribution(ClipsToBox, GaussianHead):
         super().__init__(logits, action_space)
         self.mean = logits
         self.std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp().expand_as(logits)
-        self.dist = td.Independent(td.Normal(self.mean, self.std), 1)
-        self.keep_bounds(action_space, logits.dtype)
+        self.dist = DiagonalNormal(self.mean, self.std)
 
     def deterministic_sample(self) -> torch.Tensor:
         return self.mean
@@ -112,14 +113,13 @@ class SquashedGaussianProbabilityDistribution(GaussianHead):
 
     def __init__(self, logits: torch.Tensor, action_space: gym.spaces.Box, log_std: torch.Tensor):
         super().__init__(logits, action_space)
-        low = torch.as_tensor(action_space.low, dtype=logits.dtype)
-        high = torch.as_tensor(action_space.high, dtype=logits.dtype)
-        if not (torch.isfinite(low).all() and torch.isfinite(high).all()):
+        if not (np.isfinite(action_space.low).all() and np.isfinite(action_space.high).all()):
             raise ValueError(f"{type(self).__name__} needs finite Box bounds, got low={action_space.low} "
                              f"high={action_space.high}")
         self.mean = logits
-        self.dist = td.Independent(td.Normal(logits, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp()
-                                             .expand_as(logits)), 1)
+        self.dist = DiagonalNormal(logits, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp().expand_as(logits))
+        low = torch.as_tensor(action_space.low, dtype=logits.dtype)
+        high = torch.as_tensor(action_space.high, dtype=logits.dtype)
         self._center, self._scale = (high + low) / 2, (high - low) / 2
 
     def squash(self, u: torch.Tensor) -> torch.Tensor:

@@ -15,10 +15,10 @@ from typing import Dict, Tuple
 
 import gymnasium as gym
 import torch
-from torch import distributions as td
 
 from maze_cli.distributions.base import LOG_STD_MAX, LOG_STD_MIN, ProbabilityDistribution, TorchDistribution
 from maze_cli.distributions.continuous import ClipsToBox, box_mean_shape
+from maze_cli.distributions.normal import DiagonalNormal
 
 
 class GSDEGaussianProbabilityDistribution(ClipsToBox, TorchDistribution):
@@ -50,8 +50,7 @@ class GSDEGaussianProbabilityDistribution(ClipsToBox, TorchDistribution):
         self.mean, self.features = logits, features
         self.theta_std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp()
         self.std = torch.sqrt(features.pow(2) @ self.theta_std.pow(2) + self.EPSILON)
-        self.dist = td.Independent(td.Normal(self.mean, self.std), 1)
-        self.keep_bounds(action_space, logits.dtype)
+        self.dist = DiagonalNormal(self.mean, self.std)
 
     @classmethod
     def required_logits_shape(cls, action_space: gym.spaces.Box) -> Tuple[int, ...]:
