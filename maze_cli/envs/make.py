@@ -1,10 +1,11 @@
 """Which vector env runs a factory's envs: gymnasium's vectorised implementation, in-process, or worker processes."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import gymnasium as gym
 
+from maze_cli.envs.classic_vector import ARRAY_VECTOR_ENVS
 from maze_cli.envs.gym_maze_env import GymMazeEnv
 from maze_cli.envs.maze_env import MazeEnv
 from maze_cli.envs.vector import EnvFactory, ErrorContextWrapper, NativeVectorEnv, SequentialVectorEnv, VectorEnv
@@ -19,6 +20,14 @@ def _vector_entry_point_id(probe: MazeEnv) -> Optional[str]:
         return None
     # the made env's spec: an id given as "module:Id" is registered (as "Id") by importing the module
     return probe.spec.id if probe.spec.vector_entry_point is not None else None
+
+
+def _array_vector_env(probe: MazeEnv) -> Optional[Callable[[int], VectorEnv]]:
+    """Our array implementation of ``probe``'s env (Pendulum, Acrobot) if ``probe`` is that env, made by id with
+    the registered settings: its results equal gymnasium's, step by step."""
+    if type(probe) is not GymMazeEnv or probe.gym_id is None or probe.make_kwargs:
+        return None
+    return ARRAY_VECTOR_ENVS.get(probe.gym_id)
 
 
 class WorkerEnvFn:
@@ -42,7 +51,8 @@ def make_vector_env(env_factory: EnvFactory, n_envs: int, mode: str = "sequentia
     :param mode: ``"sequential"`` steps all envs in this process; ``"subprocess"`` steps them in
         worker processes (observations in shared memory).
     :param probe: an env from the same factory (built and closed here if omitted); when it is a plain
-        gymnasium env with a vectorised implementation (CartPole), sequential mode uses that.
+        gymnasium env with a vectorised implementation (gymnasium's CartPole, our Pendulum and Acrobot in
+        :mod:`maze_cli.envs.classic_vector`), sequential mode uses that.
     :param envs_per_worker: in subprocess mode, envs each worker process steps (the last takes the rest).
     :param worker_options: in subprocess mode, :class:`~maze_cli.envs.workers.WorkerPoolVectorEnv`'s
         ``step_timeout_s``, ``restart_failed`` and ``max_restarts``.
@@ -59,6 +69,9 @@ def make_vector_env(env_factory: EnvFactory, n_envs: int, mode: str = "sequentia
             probe.close()
         if gym_id is not None:
             return NativeVectorEnv(gym.make_vec(gym_id, n_envs, vectorization_mode="vector_entry_point"))
+        array_env = _array_vector_env(probe)
+        if array_env is not None:
+            return array_env(n_envs)
     fns = [WorkerEnvFn(env_factory, index, envs_per_worker) for index in range(n_envs)]
     if mode == "sequential":
         return SequentialVectorEnv([fn() for fn in fns])
