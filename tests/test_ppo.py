@@ -39,15 +39,20 @@ def test_approx_kl_is_zero_for_equal_policies_and_matches_formula():
 
 def test_minibatches_cover_every_sample_once_per_pass_and_split_actors_evenly():
     from maze_cli.train.samples import TrainingSamples
-    def samples(actor, n):
-        return TrainingSamples((actor, 0), {}, {}, torch.zeros(n), torch.zeros(n), torch.zeros(n), torch.zeros(n))
+    def samples(actor, n):  # each sample's returns and observation hold its number, to follow the shuffle
+        rows = torch.arange(float(n))
+        return TrainingSamples((actor, 0), {"x": rows[:, None] * 10}, {}, torch.zeros(n), torch.zeros(n),
+                               torch.zeros(n), rows)
     a, b = samples(0, 10), samples(1, 5)
     batches = minibatches([a, b], batch_size=4)
     assert len(batches) == 4  # ceil(15 / 4)
     seen = {0: [], 1: []}
     for batch in batches:
+        shares = {s.actor_id[0]: len(s.returns[idx]) for s, idx in batch}
+        assert shares[0] in (2, 3) and shares.get(1, 1) in (1, 2)  # every actor's share of each minibatch
         for s, idx in batch:
-            seen[s.actor_id[0]] += idx.tolist()
+            assert torch.equal(s.observations["x"][idx][:, 0], s.returns[idx] * 10)  # rows stay together
+            seen[s.actor_id[0]] += s.returns[idx].tolist()
     assert sorted(seen[0]) == list(range(10)) and sorted(seen[1]) == list(range(5))
 
 

@@ -17,7 +17,7 @@ from maze_cli.train.samples import TrainingSamples, actor_samples
 
 
 def loss_terms(policy: TorchPolicy, critic: TorchStateCritic, samples: TrainingSamples,
-               idx: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+               idx: Optional[slice] = None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Log-probs, entropy and values of (a minibatch ``idx`` of) one actor's samples under the current weights."""
     def select(tensors: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         return tensors if idx is None else {k: v[idx] for k, v in tensors.items()}

@@ -1,6 +1,7 @@
 """PPO (proximal policy optimisation, Schulman et al. 2017, clipped variant): minibatch epochs per rollout."""
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Dict, List, Optional, Tuple
 
@@ -10,7 +11,7 @@ from maze_cli.algorithms.actor_critic import ActorCritic, loss_terms, weighted_l
 from maze_cli.train.batch import RolloutBatch
 from maze_cli.train.samples import TrainingSamples
 
-Minibatch = List[Tuple[TrainingSamples, torch.Tensor]]
+Minibatch = List[Tuple[TrainingSamples, slice]]
 
 
 def clipped_surrogate(log_probs: torch.Tensor, old_log_probs: torch.Tensor, advantages: torch.Tensor,
@@ -44,17 +45,31 @@ def approx_kl(log_ratio: torch.Tensor) -> torch.Tensor:
     return ((torch.exp(log_ratio) - 1.0) - log_ratio).mean()
 
 
+def shuffled(samples: TrainingSamples, order: torch.Tensor) -> TrainingSamples:
+    """``samples`` with their rows in ``order``."""
+    def take(tensors: Optional[Dict[str, torch.Tensor]]) -> Optional[Dict[str, torch.Tensor]]:
+        return None if tensors is None else {key: value[order] for key, value in tensors.items()}
+    return samples._replace(observations=take(samples.observations), actions=take(samples.actions),
+                            old_log_probs=samples.old_log_probs[order], old_values=samples.old_values[order],
+                            advantages=samples.advantages[order], returns=samples.returns[order],
+                            critic_observations=take(samples.critic_observations))
+
+
 def minibatches(samples: List[TrainingSamples], batch_size: int) -> List[Minibatch]:
     """One shuffled pass over all actors' samples in minibatches of about ``batch_size`` transitions.
 
     Each minibatch takes the same share of every actor's samples, so the networks of a
-    structured env are updated side by side.
+    structured env are updated side by side. Each actor's samples are gathered once in shuffled
+    order and the minibatches are slices of them (views): one gather per tensor per pass, not per minibatch.
     """
     total = sum(len(s.returns) for s in samples)
     n_minibatches = max(1, math.ceil(total / batch_size))
-    chunks = [torch.tensor_split(torch.randperm(len(s.returns), device=s.returns.device), n_minibatches)
-              for s in samples]
-    return [[(s, chunk[i]) for s, chunk in zip(samples, chunks) if len(chunk[i])] for i in range(n_minibatches)]
+    passes = []
+    for s in samples:
+        order = torch.randperm(len(s.returns), device=s.returns.device)
+        bounds = [0, *itertools.accumulate(len(chunk) for chunk in torch.tensor_split(order, n_minibatches))]
+        passes.append((shuffled(s, order), [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]))
+    return [[(s, rows[i]) for s, rows in passes if rows[i].stop > rows[i].start] for i in range(n_minibatches)]
 
 
 class PPO(ActorCritic):

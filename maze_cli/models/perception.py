@@ -97,7 +97,9 @@ class Perception(nn.Module):
 
     def features(self, x_dict: Dict[str, torch.Tensor]) -> torch.Tensor:
         """Trunk output for a ``(batch, ...)`` input dict (wrap in TorchModelBlock for other batch shapes)."""
-        return self.trunk(torch.cat([encoder(x_dict[key]) for key, encoder in zip(self.in_keys, self.encoders)], dim=-1))
+        encoded = [encoder(x_dict[key]) for key, encoder in zip(self.in_keys, self.encoders)]
+        # one key needs no concatenation: a cat is an op in every forward and backward
+        return self.trunk(encoded[0] if len(encoded) == 1 else torch.cat(encoded, dim=-1))
 
     def forward(self, x_dict: Dict[str, torch.Tensor]) -> torch.Tensor:
         return self.features(x_dict)
