@@ -81,3 +81,24 @@ def test_a_training_run_does_not_import_torch_dynamo(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+@pytest.mark.parametrize("max_grad_norm", [0.0, 0.5, 1e6])
+def test_gradient_clipping_equals_torch_clip_grad_norm_bit_for_bit(max_grad_norm):
+    """GradientStep clips as torch.nn.utils.clip_grad_norm_ does (0 disables clipping), skipping parameters
+    without a gradient, e.g. a policy's during the critic's burn-in."""
+    from maze_cli.algorithms.optim import GradientStep
+    ours, theirs = net_and_batches()[0], copy_of(net_and_batches()[0])
+    idle = torch.nn.Parameter(torch.ones(3))  # never gets a gradient
+    for net in (ours, theirs):
+        x, y = net_and_batches()[1][0]
+        (torch.nn.functional.mse_loss(net(x), y) * 50).backward()
+    step = GradientStep([*ours.parameters(), idle], lr=1e-3, max_grad_norm=max_grad_norm)
+    norm = step.clip_gradients()
+    their_norm = torch.nn.utils.clip_grad_norm_([*theirs.parameters(), idle],
+                                                max_grad_norm if max_grad_norm > 0 else float("inf"))
+    assert torch.equal(norm, their_norm) and idle.grad is None
+    assert all(torch.equal(a.grad, b.grad) for a, b in zip(ours.parameters(), theirs.parameters()))
+    clipped = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in ours.parameters()]))
+    expected = 0.5 if max_grad_norm == 0.5 else float(norm)  # the gradients' norm after clipping
+    assert float(norm) > 0.5 and abs(float(clipped) - expected) < 1e-4 * expected

@@ -29,18 +29,35 @@ class GradientStep:
         self.max_grad_norm = max_grad_norm
         self.max_nonfinite_updates = max_nonfinite_updates
         self.nonfinite_in_a_row = 0
+        self._one_group = len({(p.device, p.dtype) for p in self.parameters}) == 1
 
     def set_learning_rate(self, learning_rate: float) -> None:
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate
+
+    @torch.no_grad()
+    def clip_gradients(self) -> torch.Tensor:
+        """Scales the gradients to a global norm of at most ``max_grad_norm``; returns their norm before.
+
+        ``torch.nn.utils.clip_grad_norm_``'s arithmetic, op for op, when all parameters share one device and
+        dtype: its grouping of the gradients by device and dtype cost as much as the clipping at these sizes.
+        """
+        max_norm = self.max_grad_norm if self.max_grad_norm > 0 else float("inf")
+        if not self._one_group:
+            return torch.nn.utils.clip_grad_norm_(self.parameters, max_norm)
+        grads = [p.grad for p in self.parameters if p.grad is not None]
+        if not grads:
+            return torch.tensor(0.0)
+        total_norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
+        torch._foreach_mul_(grads, torch.clamp(max_norm / (total_norm + 1e-6), max=1.0))
+        return total_norm
 
     def __call__(self, loss: torch.Tensor) -> float:
         """Backward and step; returns the gradient norm (NaN for a skipped update)."""
         self.optimizer.zero_grad(set_to_none=True)
         if torch.isfinite(loss):
             loss.backward()
-            max_norm = self.max_grad_norm if self.max_grad_norm > 0 else float("inf")
-            grad_norm = torch.nn.utils.clip_grad_norm_(self.parameters, max_norm)
+            grad_norm = self.clip_gradients()
             if torch.isfinite(grad_norm):
                 self.optimizer.step()
                 self.nonfinite_in_a_row = 0
