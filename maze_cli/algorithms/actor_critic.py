@@ -28,15 +28,20 @@ def loss_terms(policy: TorchPolicy, critic: TorchStateCritic, samples: TrainingS
             critic.predict_value(critic_obs, samples.actor_id[0]))
 
 
+def joined(terms: List[torch.Tensor]) -> torch.Tensor:
+    """Per-sample terms of all actors as one tensor; one actor's as they are (a cat is an op forward and back)."""
+    return terms[0] if len(terms) == 1 else torch.cat(terms)
+
+
 def weighted_loss(config: OnPolicyAlgorithmConfig, policy_terms: List[torch.Tensor], value_terms: List[torch.Tensor],
                   entropies: List[torch.Tensor], train_policy: bool) -> Tuple[torch.Tensor, Dict[str, float]]:
     """The weighted loss from per-sample terms of all actors, and its ``losses/...`` statistics.
 
     Policy and entropy terms are left out while the critic burns in (``train_policy`` false).
     """
-    policy_loss = torch.cat(policy_terms).mean()
-    value_loss = torch.cat(value_terms).mean()
-    entropy = torch.cat(entropies).mean()
+    policy_loss = joined(policy_terms).mean()
+    value_loss = joined(value_terms).mean()
+    entropy = joined(entropies).mean()
     loss = config.value_loss_coef * value_loss
     if train_policy:
         loss = loss + config.policy_loss_coef * policy_loss - config.entropy_coef * entropy

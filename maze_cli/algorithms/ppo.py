@@ -7,7 +7,7 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 
-from maze_cli.algorithms.actor_critic import ActorCritic, loss_terms, weighted_loss
+from maze_cli.algorithms.actor_critic import ActorCritic, joined, loss_terms, weighted_loss
 from maze_cli.train.batch import RolloutBatch
 from maze_cli.train.samples import TrainingSamples
 
@@ -115,7 +115,7 @@ class PPO(ActorCritic):
             entropies.append(entropy)
             log_ratios.append(log_probs.detach() - old_log_probs)
         loss, stats = weighted_loss(cfg, policy_terms, value_terms, entropies, train_policy)
-        log_ratio = torch.cat(log_ratios)
+        log_ratio = joined(log_ratios)
         stats["losses/approx_kl"] = approx_kl(log_ratio).item()
         stats["losses/clip_fraction"] = ((log_ratio.exp() - 1.0).abs() > clip_range).float().mean().item()
         return stats, loss
