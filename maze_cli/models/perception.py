@@ -97,9 +97,8 @@ class Perception(nn.Module):
 
     def features(self, x_dict: Dict[str, torch.Tensor]) -> torch.Tensor:
         """Trunk output for a ``(batch, ...)`` input dict (wrap in TorchModelBlock for other batch shapes)."""
-        encoded = [encoder(x_dict[key]) for key, encoder in zip(self.in_keys, self.encoders)]
-        # one key needs no concatenation: a cat is an op in every forward and backward
-        return self.trunk(encoded[0] if len(encoded) == 1 else torch.cat(encoded, dim=-1))
+        # the cat also copies: observations stored under inference mode may not be saved for backward as they are
+        return self.trunk(torch.cat([encoder(x_dict[key]) for key, encoder in zip(self.in_keys, self.encoders)], dim=-1))
 
     def forward(self, x_dict: Dict[str, torch.Tensor]) -> torch.Tensor:
         return self.features(x_dict)
