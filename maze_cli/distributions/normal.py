@@ -4,7 +4,7 @@
 is built once per acting step and once per minibatch, and the two objects' construction (broadcasting,
 shape bookkeeping) took as long as sampling and scoring together. :class:`DiagonalNormal` does the same
 arithmetic, in the same order, so a seeded run draws and scores exactly the same numbers as with
-``torch.distributions`` (``tests/test_distributions.py`` checks this bit for bit).
+``torch.distributions`` (``tests/test_continuous_actions.py`` checks this bit for bit).
 """
 from __future__ import annotations
 

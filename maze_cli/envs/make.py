@@ -14,20 +14,23 @@ from maze_cli.envs.workers import WorkerPoolVectorEnv
 VECTOR_MODES = ("sequential", "subprocess")
 
 
+def _is_plain_gym_env(probe: MazeEnv) -> bool:
+    """Whether ``probe`` is a GymMazeEnv made by id with the registered settings (no ``gym.make`` arguments)."""
+    return type(probe) is GymMazeEnv and probe.gym_id is not None and not probe.make_kwargs
+
+
 def _vector_entry_point_id(probe: MazeEnv) -> Optional[str]:
     """The gymnasium id if ``probe`` is a plain GymMazeEnv of an env with a native vector version."""
-    if type(probe) is not GymMazeEnv or probe.gym_id is None or probe.make_kwargs or probe.spec is None:
+    if not _is_plain_gym_env(probe) or probe.spec is None:
         return None
     # the made env's spec: an id given as "module:Id" is registered (as "Id") by importing the module
     return probe.spec.id if probe.spec.vector_entry_point is not None else None
 
 
 def _array_vector_env(probe: MazeEnv) -> Optional[Callable[[int], VectorEnv]]:
-    """Our array implementation of ``probe``'s env (Pendulum, Acrobot) if ``probe`` is that env, made by id with
-    the registered settings: its results equal gymnasium's, step by step."""
-    if type(probe) is not GymMazeEnv or probe.gym_id is None or probe.make_kwargs:
-        return None
-    return ARRAY_VECTOR_ENVS.get(probe.gym_id)
+    """Our array implementation of ``probe``'s env (Pendulum, Acrobot) if ``probe`` is a plain GymMazeEnv of it:
+    its results equal gymnasium's, step by step."""
+    return ARRAY_VECTOR_ENVS.get(probe.gym_id) if _is_plain_gym_env(probe) else None
 
 
 class WorkerEnvFn:
