@@ -43,6 +43,28 @@ def test_steps_equal_torch_fused_adam_bit_for_bit_with_a_learning_rate_schedule(
     assert not torch.equal(next(ours.parameters()), next(net_and_batches()[0].parameters()))  # it did train
 
 
+def test_step_counts_follow_torch_when_some_updates_leave_parameters_out():
+    """Steps whose loss leaves the last layer out count only the others, as torch's do; a saved state keeps its counts."""
+    ours, batches = net_and_batches()
+    theirs = copy_of(ours)
+    optimizers = [FusedAdam(ours.parameters(), lr=1e-2), torch.optim.Adam(theirs.parameters(), lr=1e-2, fused=True)]
+    saved = None
+    for k, (x, y) in enumerate(batches):
+        for net, optimizer in zip((ours, theirs), optimizers):
+            optimizer.zero_grad(set_to_none=True)
+            hidden = net[1](net[0](x))
+            loss = hidden.square().mean() if k % 3 == 1 else torch.nn.functional.mse_loss(net[2](hidden), y)
+            loss.backward()
+            optimizer.step()
+        if k == 2:
+            saved = optimizers[0].state_dict()
+    for a, b in zip(ours.parameters(), theirs.parameters()):
+        assert torch.equal(a, b)
+    counts = [float(s["step"]) for s in optimizers[0].state_dict()["state"].values()]
+    assert counts == [float(s["step"]) for s in optimizers[1].state_dict()["state"].values()] == [6, 6, 4, 4]
+    assert [float(s["step"]) for s in saved["state"].values()] == [3, 3, 2, 2]
+
+
 @pytest.mark.parametrize("first, second", [(FusedAdam, torch.optim.Adam), (torch.optim.Adam, FusedAdam)])
 def test_a_state_dict_of_either_class_resumes_in_the_other(first, second):
     """A checkpoint written before this class existed (torch.optim.Adam) resumes exactly, and the reverse."""

@@ -16,7 +16,7 @@ def test_clipped_surrogate_matches_hand_computed_values():
     advantages = torch.tensor([1.0, 2.0, 1.0, -1.0, -1.0])
     old = torch.tensor([-1.0, -0.3, -2.0, -0.7, -1.2])
     log_probs = (old + ratios.log()).requires_grad_()
-    loss = clipped_surrogate(log_probs, old, advantages, clip_range=0.2)
+    loss = clipped_surrogate(torch.exp(log_probs - old), advantages, clip_range=0.2)
     # r=0.5,A=1: min(0.5, 0.8)=0.5 | r=1,A=2: 2 | r=1.5,A=1: min(1.5, 1.2)=1.2
     # r=1.5,A=-1: min(-1.5, -1.2)=-1.5 | r=0.5,A=-1: min(-0.5, -0.8)=-0.8; the loss is the negative.
     assert torch.allclose(loss, torch.tensor([-0.5, -2.0, -1.2, 1.5, 0.8]), atol=1e-6)
@@ -33,8 +33,9 @@ def test_value_clipping_takes_the_larger_error_around_the_rollout_value():
 
 
 def test_approx_kl_is_zero_for_equal_policies_and_matches_formula():
-    assert approx_kl(torch.zeros(4)).item() == 0.0
-    assert math.isclose(approx_kl(torch.tensor([math.log(2.0)])).item(), 1.0 - math.log(2.0), rel_tol=1e-6)
+    assert approx_kl(torch.ones(4), torch.zeros(4)).item() == 0.0
+    log_ratio = torch.tensor([math.log(2.0)])
+    assert math.isclose(approx_kl(log_ratio.exp(), log_ratio).item(), 1.0 - math.log(2.0), rel_tol=1e-6)
 
 
 def test_minibatches_cover_every_sample_once_per_pass_and_split_actors_evenly():

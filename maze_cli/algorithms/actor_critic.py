@@ -37,14 +37,17 @@ def weighted_loss(config: OnPolicyAlgorithmConfig, policy_terms: List[torch.Tens
                   entropies: List[torch.Tensor], train_policy: bool) -> Tuple[torch.Tensor, Dict[str, float]]:
     """The weighted loss from per-sample terms of all actors, and its ``losses/...`` statistics.
 
-    Policy and entropy terms are left out while the critic burns in (``train_policy`` false).
+    Policy and entropy terms are left out while the critic burns in (``train_policy`` false), and the
+    entropy term when its weight is 0: it would add nothing but backward work.
     """
     policy_loss = joined(policy_terms).mean()
     value_loss = joined(value_terms).mean()
     entropy = joined(entropies).mean()
     loss = config.value_loss_coef * value_loss
     if train_policy:
-        loss = loss + config.policy_loss_coef * policy_loss - config.entropy_coef * entropy
+        loss = loss + config.policy_loss_coef * policy_loss
+        if config.entropy_coef:
+            loss = loss - config.entropy_coef * entropy
     return loss, {"losses/policy_loss": policy_loss.item(), "losses/value_loss": value_loss.item(),
                   "losses/entropy": entropy.item()}
 

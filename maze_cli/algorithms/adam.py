@@ -32,6 +32,13 @@ class FusedAdam:
             "amsgrad": False, "maximize": False, "foreach": None, "capturable": False, "differentiable": False,
             "fused": True, "decoupled_weight_decay": False}]
         self.state: Dict[torch.nn.Parameter, Dict[str, torch.Tensor]] = {}
+        devices = {p.device for p in self.parameters}
+        if len(devices) > 1:
+            raise ValueError(f"FusedAdam: parameters on {len(devices)} devices {sorted(map(str, devices))}; "
+                             f"expected one device")
+        # every parameter's step count is a 0-dim view of this vector: one op counts a step for all of them
+        self._steps = torch.zeros(len(self.parameters), dtype=torch.float32, device=next(iter(devices), None))
+        self._index = {p: i for i, p in enumerate(self.parameters)}
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for parameter in self.parameters:
@@ -44,7 +51,7 @@ class FusedAdam:
         state = self.state.get(parameter)
         if state is None:
             state = self.state[parameter] = {
-                "step": torch.zeros((), dtype=torch.float32, device=parameter.device),
+                "step": self._steps[self._index[parameter]],
                 "exp_avg": torch.zeros_like(parameter, memory_format=torch.preserve_format),
                 "exp_avg_sq": torch.zeros_like(parameter, memory_format=torch.preserve_format)}
         return state
@@ -58,7 +65,10 @@ class FusedAdam:
             return
         states = [self._state_of(p) for p in parameters]
         steps = [s["step"] for s in states]
-        torch._foreach_add_(steps, 1)
+        if len(parameters) == len(self.parameters):
+            self._steps.add_(1)
+        else:  # some parameters had no gradient (a loss that leaves a network out): count only the others
+            torch._foreach_add_(steps, 1)
         beta1, beta2 = group["betas"]
         torch._fused_adam_(parameters, [p.grad for p in parameters], [s["exp_avg"] for s in states],
                            [s["exp_avg_sq"] for s in states], [], steps, amsgrad=False, lr=float(group["lr"]),
@@ -67,9 +77,9 @@ class FusedAdam:
 
     def state_dict(self) -> Dict[str, Any]:
         """``{"state": {index: {"step", "exp_avg", "exp_avg_sq"}}, "param_groups": [...]}`` as torch.optim.Adam."""
-        index = {p: i for i, p in enumerate(self.parameters)}
         group = {k: v for k, v in self.param_groups[0].items() if k != "params"}
-        return {"state": {index[p]: dict(s) for p, s in self.state.items()},
+        # a step count of its own, as torch.optim.Adam saves it, not a view of the shared vector
+        return {"state": {self._index[p]: {**s, "step": s["step"].clone()} for p, s in self.state.items()},
                 "param_groups": [{**group, "params": list(range(len(self.parameters)))}]}
 
     def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
@@ -81,13 +91,16 @@ class FusedAdam:
                              f"this optimizer has {len(self.parameters)} parameters in 1 group")
         by_saved_index = dict(zip(saved, self.parameters))
         self.state = {}
+        self._steps.zero_()
         for i, moments in state_dict["state"].items():
             parameter = by_saved_index[int(i)]
             if moments["exp_avg"].shape != parameter.shape:
                 raise ValueError(f"optimizer state: parameter {i} has moments of shape "
                                  f"{tuple(moments['exp_avg'].shape)}, the parameter has {tuple(parameter.shape)}")
+            step = self._steps[self._index[parameter]]
+            step.copy_(moments["step"].reshape(()))
             self.state[parameter] = {
-                "step": moments["step"].to(device=parameter.device, dtype=torch.float32, copy=True).reshape(()),
+                "step": step,
                 "exp_avg": moments["exp_avg"].to(parameter, copy=True),
                 "exp_avg_sq": moments["exp_avg_sq"].to(parameter, copy=True)}
         for key in ("lr", "betas", "eps"):

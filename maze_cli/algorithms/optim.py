@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Iterable
 
 import torch
@@ -55,13 +56,14 @@ class GradientStep:
     def __call__(self, loss: torch.Tensor) -> float:
         """Backward and step; returns the gradient norm (NaN for a skipped update)."""
         self.optimizer.zero_grad(set_to_none=True)
-        if torch.isfinite(loss):
+        # math.isfinite of the value: one host read instead of torch.isfinite's four ops and a read
+        if math.isfinite(loss.item()):
             loss.backward()
-            grad_norm = self.clip_gradients()
-            if torch.isfinite(grad_norm):
+            grad_norm = float(self.clip_gradients())
+            if math.isfinite(grad_norm):
                 self.optimizer.step()
                 self.nonfinite_in_a_row = 0
-                return float(grad_norm)
+                return grad_norm
             self.optimizer.zero_grad(set_to_none=True)
         self.nonfinite_in_a_row += 1
         logger.warning(f"skipped an update with a non-finite loss or gradient (loss {loss.item()}, "

@@ -14,14 +14,12 @@ from maze_cli.train.samples import TrainingSamples
 Minibatch = List[Tuple[TrainingSamples, slice]]
 
 
-def clipped_surrogate(log_probs: torch.Tensor, old_log_probs: torch.Tensor, advantages: torch.Tensor,
-                      clip_range: float) -> torch.Tensor:
+def clipped_surrogate(ratio: torch.Tensor, advantages: torch.Tensor, clip_range: float) -> torch.Tensor:
     """Per-sample PPO policy loss ``-min(r * A, clip(r, 1 - eps, 1 + eps) * A)``.
 
-    ``r = pi(a|s) / pi_old(a|s)``. Taking the minimum makes the objective a pessimistic bound:
+    ``ratio`` is ``r = pi(a|s) / pi_old(a|s)``. Taking the minimum makes the objective a pessimistic bound:
     moving ``r`` beyond the clip range in the direction the advantage rewards earns nothing.
     """
-    ratio = torch.exp(log_probs - old_log_probs)
     unclipped = ratio * advantages
     clipped = ratio.clamp(1.0 - clip_range, 1.0 + clip_range) * advantages
     return -torch.min(unclipped, clipped)
@@ -40,9 +38,9 @@ def value_error(values: torch.Tensor, old_values: torch.Tensor, returns: torch.T
     return torch.max(error, (clipped - returns) ** 2)
 
 
-def approx_kl(log_ratio: torch.Tensor) -> torch.Tensor:
+def approx_kl(ratio: torch.Tensor, log_ratio: torch.Tensor) -> torch.Tensor:
     """Low-variance, non-negative estimate of KL(pi_old || pi): ``E[(r - 1) - log r]``."""
-    return ((torch.exp(log_ratio) - 1.0) - log_ratio).mean()
+    return ((ratio - 1.0) - log_ratio).mean()
 
 
 def shuffled(samples: TrainingSamples, order: torch.Tensor) -> TrainingSamples:
@@ -106,16 +104,18 @@ class PPO(ActorCritic):
     def _minibatch_loss(self, minibatch: Minibatch, train_policy: bool,
                         clip_range: float) -> Tuple[Dict[str, float], torch.Tensor]:
         cfg = self.config
-        policy_terms, value_terms, entropies, log_ratios = [], [], [], []
+        policy_terms, value_terms, entropies, ratios, log_ratios = [], [], [], [], []
         for samples, idx in minibatch:
             log_probs, entropy, values = loss_terms(self.policy, self.critic, samples, idx)
-            old_log_probs = samples.old_log_probs[idx]
-            policy_terms.append(clipped_surrogate(log_probs, old_log_probs, samples.advantages[idx], clip_range))
+            log_ratio = log_probs - samples.old_log_probs[idx]
+            ratio = torch.exp(log_ratio)  # once, for the loss and both statistics
+            policy_terms.append(clipped_surrogate(ratio, samples.advantages[idx], clip_range))
             value_terms.append(value_error(values, samples.old_values[idx], samples.returns[idx], cfg.clip_range_vf))
             entropies.append(entropy)
-            log_ratios.append(log_probs.detach() - old_log_probs)
+            ratios.append(ratio.detach())
+            log_ratios.append(log_ratio.detach())
         loss, stats = weighted_loss(cfg, policy_terms, value_terms, entropies, train_policy)
-        log_ratio = joined(log_ratios)
-        stats["losses/approx_kl"] = approx_kl(log_ratio).item()
-        stats["losses/clip_fraction"] = ((log_ratio.exp() - 1.0).abs() > clip_range).float().mean().item()
+        ratio = joined(ratios)
+        stats["losses/approx_kl"] = approx_kl(ratio, joined(log_ratios)).item()
+        stats["losses/clip_fraction"] = ((ratio - 1.0).abs() > clip_range).float().mean().item()
         return stats, loss
