@@ -55,6 +55,11 @@ def test_minibatches_cover_every_sample_once_per_pass_and_split_actors_evenly():
             assert torch.equal(s.observations["x"][idx][:, 0], s.returns[idx] * 10)  # rows stay together
             seen[s.actor_id[0]] += s.returns[idx].tolist()
     assert sorted(seen[0]) == list(range(10)) and sorted(seen[1]) == list(range(5))
+    # one minibatch holds every sample: taken as it is, without a shuffle (nor a draw from the generator)
+    state = torch.get_rng_state()
+    [whole] = minibatches([a, b], batch_size=15)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert [(s.returns[idx].tolist()) for s, idx in whole] == [list(range(10)), list(range(5))]
 
 
 def _trainer_and_batch(algorithm, run_root):

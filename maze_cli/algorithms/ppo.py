@@ -62,6 +62,8 @@ def minibatches(samples: List[TrainingSamples], batch_size: int) -> List[Minibat
     """
     total = sum(len(s.returns) for s in samples)
     n_minibatches = max(1, math.ceil(total / batch_size))
+    if n_minibatches == 1:  # the loss is a mean over all samples, whatever their order: nothing to shuffle
+        return [[(s, slice(0, len(s.returns))) for s in samples if len(s.returns)]]
     passes = []
     for s in samples:
         order = torch.randperm(len(s.returns), device=s.returns.device)
