@@ -61,14 +61,18 @@ class CategoricalProbabilityDistribution(ProbabilityDistribution):
         without its checks of the probabilities, whose reductions and host syncs cost twice the draw itself.
         """
         probs = self.log_probs.exp()
-        return (probs / torch.empty_like(probs).exponential_()).argmax(dim=-1) + self.start
+        return self._action((probs / torch.empty_like(probs).exponential_()).argmax(dim=-1))
 
     def deterministic_sample(self) -> torch.Tensor:
-        return self.logits.argmax(dim=-1) + self.start
+        return self._action(self.logits.argmax(dim=-1))
 
     def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
-        index = (actions.long() - self.start).unsqueeze(-1)
-        return self.log_probs.gather(-1, index).squeeze(-1)
+        index = actions.long() - self.start if self.start else actions.long()
+        return self.log_probs.gather(-1, index.unsqueeze(-1)).squeeze(-1)
+
+    def _action(self, index: torch.Tensor) -> torch.Tensor:
+        """The action of a logits index (shifted by the space's ``start``; no op for the usual start 0)."""
+        return index + self.start if self.start else index
 
     def entropy(self) -> torch.Tensor:
         # p * log p is 0 where p underflows to 0 (log p = -inf): clamp the log to the smallest finite value.
