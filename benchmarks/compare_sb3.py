@@ -119,11 +119,15 @@ def maze_throughput(setting: Dict[str, Any], seed: int, steps: int) -> Dict[str,
 
 
 def sb3_model(algo: str, env: Any, seed: int, **kwargs: Any) -> Any:
-    """SB3 gets maze_cli's default of one torch thread (two threads on shared cores are often much slower)."""
+    """SB3 gets maze_cli's default of one torch thread (two threads on shared cores are often much slower), and a
+    logger that writes nothing: its default makes an empty ``SB3-<time>`` folder in the temp dir per run."""
     import torch
     from stable_baselines3 import A2C, PPO, SAC
+    from stable_baselines3.common.logger import Logger
     torch.set_num_threads(1)
-    return {"a2c": A2C, "ppo": PPO, "sac": SAC}[algo]("MlpPolicy", env, seed=seed, device="cpu", **kwargs)
+    model = {"a2c": A2C, "ppo": PPO, "sac": SAC}[algo]("MlpPolicy", env, seed=seed, device="cpu", **kwargs)
+    model.set_logger(Logger(folder=None, output_formats=[]))
+    return model
 
 
 def maze_sac(seed: int, steps: int, eval_every: int = 0) -> Dict[str, Any]:
