@@ -9,7 +9,8 @@ with no early stop (``patience`` and ``stop_at_return`` off), so that the last e
 run stays solved. From each run's ``stats.csv`` it takes the env steps of the first epoch whose deterministic
 evaluation reaches the Zoo's figure, the best return (model selection's, confirmed on fresh episodes) and the
 last epoch's evaluation return. Then the best and the last weights play the same ``--final-episodes`` fresh
-episodes (default 50): "stays solved" compares those two means, as a 10-episode evaluation is too noisy for a
+episodes (default 50; start states of their own per run, which no evaluation in training saw): "stays solved"
+compares those two means, as a 10-episode evaluation is too noisy for a
 5% margin (on Pendulum its mean moves by about 15% between evaluations of the same policy). Per preset it prints mean ± std over seeds against the Zoo's figure and
 budget and saves ``<preset>.json`` in ``--out``; from every such file there it writes ``learning.md`` (the
 table) and ``learning.png`` (every seed's curve, the mean and the band between the lowest and the highest
@@ -80,6 +81,10 @@ def steps_per_epoch(rc: RunContext) -> int:
     return int(algo.epoch_length) * int(per_update) * instantiate(rc.config.runner).n_envs
 
 
+# far above the seeds of the runs' own evaluations (run seed + 1,000,003 + 7,919 per evaluation)
+FRESH_EPISODE_SEEDS = 1_000_000_000
+
+
 def run_seed(preset: str, seed: int, budget: int, figure: float, output_dir: Path,
              overrides: Optional[Dict[str, str]] = None, final_episodes: int = 50) -> SeedResult:
     probe = RunContext(experiment=preset, seed=seed, output_dir=output_dir, overrides=overrides)
@@ -93,7 +98,9 @@ def run_seed(preset: str, seed: int, budget: int, figure: float, output_dir: Pat
     curve = [(int(row["time/env_steps"]), float(row["eval/episode_return_mean"]))
              for row in read_stats(rc.run_dir / "stats.csv")]
     reached = next((steps for steps, value in curve if value >= figure), None)
-    best_fresh, last_fresh = (RunContext.from_run_dir(rc.run_dir, checkpoint).evaluate(final_episodes)
+    # each run's own start states: runs with neighbouring seeds would otherwise share all but one of them
+    fresh_seed = FRESH_EPISODE_SEEDS + seed * final_episodes
+    best_fresh, last_fresh = (RunContext.from_run_dir(rc.run_dir, checkpoint).evaluate(final_episodes, seed=fresh_seed)
                               ["eval/episode_return_mean"] for checkpoint in ("best", "last"))
     return SeedResult(seed, reached, best, curve[-1][1], wall, curve, best_fresh, last_fresh)
 

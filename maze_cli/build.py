@@ -158,11 +158,14 @@ class Components:
             callbacks += build_loggers(self.cfg, run_dir)
         return callbacks
 
-    def make_evaluator(self, n_episodes: int, deterministic: bool, first_evaluation: int = 0) -> RolloutEvaluator:
-        """Batched over ``n_episodes`` envs, one episode each, for every kind of env (where: the runner says)."""
+    def make_evaluator(self, n_episodes: int, deterministic: bool, first_evaluation: int = 0,
+                       seed: Optional[int] = None) -> RolloutEvaluator:
+        """Batched over ``n_episodes`` envs, one episode each, for every kind of env (where: the runner says);
+        seeded from the run's seed unless ``seed`` is given."""
         vector_env = self.runner.make_evaluation_env(self.env_factory, n_episodes, self.probe_env)
         return RolloutEvaluator(vector_env=vector_env, deterministic=deterministic,
-                                seed=int(self.cfg.seed) + EVAL_SEED_OFFSET, first_evaluation=first_evaluation)
+                                seed=int(self.cfg.seed) + EVAL_SEED_OFFSET if seed is None else seed,
+                                first_evaluation=first_evaluation)
 
 
 def build_loggers(cfg: DictConfig, run_dir: Path) -> List[Any]:

@@ -40,3 +40,20 @@ def test_a_second_train_call_continues_from_the_last_weights_not_the_selected_be
     trainer.make_collector = make_collector_after_checking
     rc.train(n_epochs=1)
     assert seen == [True], "training resumes from the last weights (the optimizer state belongs to them)"
+
+
+def test_evaluate_starts_its_episodes_from_the_seed_it_is_given(run_root):
+    """By default from the run's seed (its first evaluation's start states); ``seed=`` picks other episodes."""
+    from maze_cli.build import EVAL_SEED_OFFSET
+
+    rc = RunContext(env="cartpole", algorithm="a2c", runner="dev", overrides={**SHORT, "algorithm.n_epochs": 1},
+                    seed=3)
+    rc.train()
+
+    def lengths(**kwargs):  # CartPole's return is its length
+        stats = rc.evaluate(n_episodes=6, deterministic=True, **kwargs)
+        return tuple(stats[f"eval/episode_return_{s}"] for s in ("mean", "std", "min", "max"))
+
+    assert lengths() == lengths(seed=3 + EVAL_SEED_OFFSET)
+    assert lengths(seed=10_000) == lengths(seed=10_000)
+    assert lengths(seed=10_000) != lengths()

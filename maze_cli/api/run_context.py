@@ -199,12 +199,18 @@ class RunContext:
         """The fully composed config, as written to the run's ``config.yaml``."""
         return self.cfg
 
-    def evaluate(self, n_episodes: Optional[int] = None, deterministic: Optional[bool] = None) -> Dict[str, float]:
-        """Statistics of ``n_episodes`` (default: the algorithm's ``eval_repeats``) on a fresh env."""
+    def evaluate(self, n_episodes: Optional[int] = None, deterministic: Optional[bool] = None,
+                 seed: Optional[int] = None) -> Dict[str, float]:
+        """Statistics of ``n_episodes`` (default: the algorithm's ``eval_repeats``) on a fresh env.
+
+        Episode ``i`` starts from ``seed + i``; by default ``seed`` derives from the run's seed, so the start
+        states are those of the run's first evaluation. Pass another to judge weights on other episodes.
+        """
         components = self._build()
         algo = components.algorithm
         evaluator = components.make_evaluator(n_episodes or max(algo.eval_repeats, 1),
-                                              algo.deterministic_eval if deterministic is None else deterministic)
+                                              algo.deterministic_eval if deterministic is None else deterministic,
+                                              seed=seed)
         try:
             return evaluator.evaluate(components.policy)
         finally:
