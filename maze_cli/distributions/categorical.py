@@ -67,8 +67,10 @@ class CategoricalProbabilityDistribution(ProbabilityDistribution):
         return self._action(self.logits.argmax(dim=-1))
 
     def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
-        index = actions.long() - self.start if self.start else actions.long()
-        return self.log_probs.gather(-1, index.unsqueeze(-1)).squeeze(-1)
+        # always a new tensor, even for start 0: gather saves the index for backward, and recorded actions
+        # stored under inference mode may not be saved as they are
+        index = (actions.long() - self.start).unsqueeze(-1)
+        return self.log_probs.gather(-1, index).squeeze(-1)
 
     def _action(self, index: torch.Tensor) -> torch.Tensor:
         """The action of a logits index (shifted by the space's ``start``; no op for the usual start 0)."""
