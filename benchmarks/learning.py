@@ -10,9 +10,9 @@ run stays solved. From each run's ``stats.csv`` it takes the env steps of the fi
 evaluation reaches the Zoo's figure, the best return (model selection's, confirmed on fresh episodes) and the
 last epoch's evaluation return. Then the best and the last weights play the same ``--final-episodes`` fresh
 episodes (default 50; start states of their own per run, which no evaluation in training saw): "stays solved"
-compares those two means, as a 10-episode evaluation is too noisy for a
-5% margin (on Pendulum its mean moves by about 15% between evaluations of the same policy). Per preset it prints mean ± std over seeds against the Zoo's figure and
-budget and saves ``<preset>.json`` in ``--out``; from every such file there it writes ``learning.md`` (the
+compares those two means, as a 10-episode evaluation is too noisy for a 5% margin (on Pendulum its mean moves
+by about 15% between evaluations of the same policy). Per preset it prints mean ± std over seeds against the
+Zoo's figure and budget and saves ``<preset>.json`` in ``--out``; from every such file there it writes ``learning.md`` (the
 table) and ``learning.png`` (every seed's curve, the mean and the band between the lowest and the highest
 seed), so invocations for different presets (e.g. one per core) add up to one table.
 """

@@ -44,7 +44,8 @@ def test_steps_equal_torch_fused_adam_bit_for_bit_with_a_learning_rate_schedule(
 
 
 def test_step_counts_follow_torch_when_some_updates_leave_parameters_out():
-    """Steps whose loss leaves the last layer out count only the others, as torch's do; a saved state keeps its counts."""
+    """Steps whose loss leaves the last layer out count only the others, as torch's do; a saved state keeps
+    its counts."""
     ours, batches = net_and_batches()
     theirs = copy_of(ours)
     optimizers = [FusedAdam(ours.parameters(), lr=1e-2), torch.optim.Adam(theirs.parameters(), lr=1e-2, fused=True)]
