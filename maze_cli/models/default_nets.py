@@ -40,7 +40,7 @@ class DefaultPolicyNet(Perception):
 
     def logits_from_features(self, h: torch.Tensor) -> Dict[str, torch.Tensor]:
         """The heads' logits from the trunk's features (gSDE reads the same features, see the policy)."""
-        return {head: layer(h).reshape((h.shape[0],) + shape)
+        return {head: layer.forward(h).reshape((h.shape[0],) + shape)
                 for (head, shape), layer in zip(self.logit_shapes.items(), self.heads)}
 
 
@@ -54,4 +54,4 @@ class DefaultValueNet(Perception):
         self.value_head = orthogonal(nn.Linear(self.out_features, 1), 1.0)
 
     def forward(self, x_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-        return {"value": self.value_head(self.features(x_dict))}
+        return {"value": self.value_head.forward(self.features(x_dict))}

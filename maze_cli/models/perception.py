@@ -96,9 +96,19 @@ class Perception(nn.Module):
         self.out_features = width
 
     def features(self, x_dict: Dict[str, torch.Tensor]) -> torch.Tensor:
-        """Trunk output for a ``(batch, ...)`` input dict (wrap in TorchModelBlock for other batch shapes)."""
-        # the cat also copies: observations stored under inference mode may not be saved for backward as they are
-        return self.trunk(torch.cat([encoder(x_dict[key]) for key, encoder in zip(self.in_keys, self.encoders)], dim=-1))
+        """Trunk output for a ``(batch, ...)`` input dict (wrap in TorchModelBlock for other batch shapes).
+
+        Encoders and trunk layers run by their ``forward``, not through ``nn.Module.__call__`` (whose hook
+        dispatch was a third of the network's time per acting step at 4 envs), so hooks belong on the network
+        itself, not on its layers.
+        """
+        encoded = [encoder.forward(x_dict[key]) for key, encoder in zip(self.in_keys, self.encoders)]
+        # the cat also copies, which training needs: observations stored under inference mode may not be saved
+        # for backward as they are
+        x = encoded[0] if len(encoded) == 1 and not torch.is_grad_enabled() else torch.cat(encoded, dim=-1)
+        for layer in self.trunk:
+            x = layer.forward(x)
+        return x
 
     def forward(self, x_dict: Dict[str, torch.Tensor]) -> torch.Tensor:
         return self.features(x_dict)
