@@ -7,7 +7,7 @@ import torch
 
 from maze_cli import A2CAlgorithmConfig, ConfigError, PPOAlgorithmConfig, RunContext
 from maze_cli.build import build
-from maze_cli.algorithms.ppo import approx_kl, clipped_surrogate, minibatches, value_error
+from maze_cli.algorithms.ppo import approx_kl, clipped_surrogate, minibatches, ratio_statistics, value_error
 from maze_cli.train.samples import actor_samples as prepare_samples
 
 
@@ -37,6 +37,15 @@ def test_approx_kl_is_zero_for_equal_policies_and_matches_formula():
     log_ratio = torch.tensor([math.log(2.0)])
     assert math.isclose(approx_kl(log_ratio.exp(), log_ratio).item(), 1.0 - math.log(2.0), rel_tol=1e-6)
 
+
+
+def test_ratio_statistics_average_over_every_sample_of_the_update():
+    # two minibatch steps with ratios (1, 1.5) and (0.5): two of three samples lie outside 1 +- 0.2
+    ratios = [torch.tensor([1.0, 1.5]), torch.tensor([0.5])]
+    stats = ratio_statistics(ratios, [r.log() for r in ratios], clip_range=0.2)
+    assert math.isclose(stats["losses/clip_fraction"], 2 / 3, rel_tol=1e-6)
+    expected_kl = (0.0 + (0.5 - math.log(1.5)) + (-0.5 - math.log(0.5))) / 3
+    assert math.isclose(stats["losses/approx_kl"], expected_kl, rel_tol=1e-5)
 
 def test_minibatches_cover_every_sample_once_per_pass_and_split_actors_evenly():
     from maze_cli.train.samples import TrainingSamples

@@ -43,6 +43,17 @@ def approx_kl(ratio: torch.Tensor, log_ratio: torch.Tensor) -> torch.Tensor:
     return ((ratio - 1.0) - log_ratio).mean()
 
 
+def ratio_statistics(ratios: List[torch.Tensor], log_ratios: List[torch.Tensor], clip_range: float) -> Dict[str, float]:
+    """``losses/approx_kl`` and ``losses/clip_fraction`` over the samples of an update's applied minibatch steps.
+
+    Computed once per update from the steps' detached ratios: per minibatch they were ten ops and two host reads
+    a step, and PPO's per-step overhead is what small batches pay for.
+    """
+    ratio, log_ratio = joined(ratios), joined(log_ratios)
+    return {"losses/approx_kl": approx_kl(ratio, log_ratio).item(),
+            "losses/clip_fraction": ((ratio - 1.0).abs() > clip_range).float().mean().item()}
+
+
 def shuffled(samples: TrainingSamples, order: torch.Tensor) -> TrainingSamples:
     """``samples`` with their rows in ``order``."""
     def take(tensors: Optional[Dict[str, torch.Tensor]]) -> Optional[Dict[str, torch.Tensor]]:
@@ -85,26 +96,32 @@ class PPO(ActorCritic):
         samples = self.training_samples(batch, stats)
         clip_range = stats["train/clip_range"] = cfg.clip_at(progress)
         applied: List[Dict[str, float]] = []
+        ratios: List[torch.Tensor] = []
+        log_ratios: List[torch.Tensor] = []
         epochs_done = 0
         for _ in range(cfg.n_optimization_epochs):
             stopped = False
             for minibatch in minibatches(samples, cfg.batch_size):
-                step_stats, loss = self._minibatch_loss(minibatch, train_policy, clip_range)
-                if cfg.target_kl is not None and step_stats["losses/approx_kl"] > cfg.target_kl:
+                step_stats, loss, ratio, log_ratio = self._minibatch_loss(minibatch, train_policy, clip_range)
+                if cfg.target_kl is not None and approx_kl(ratio, log_ratio).item() > cfg.target_kl:
                     stopped = True
                     break
                 step_stats["losses/grad_norm"] = self.gradient_step(loss)
                 applied.append(step_stats)
+                ratios.append(ratio)
+                log_ratios.append(log_ratio)
             if stopped:
                 break
             epochs_done += 1
         stats.update({key: sum(s[key] for s in applied) / len(applied) for key in applied[0]})
+        stats.update(ratio_statistics(ratios, log_ratios, clip_range))
         stats["losses/optimization_epochs"] = float(epochs_done)
         stats["losses/minibatch_steps"] = float(len(applied))
         return stats
 
-    def _minibatch_loss(self, minibatch: Minibatch, train_policy: bool,
-                        clip_range: float) -> Tuple[Dict[str, float], torch.Tensor]:
+    def _minibatch_loss(self, minibatch: Minibatch, train_policy: bool, clip_range: float
+                        ) -> Tuple[Dict[str, float], torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The minibatch's loss and its statistics, and its detached policy ratios and their logs."""
         cfg = self.config
         policy_terms, value_terms, entropies, ratios, log_ratios = [], [], [], [], []
         for samples, idx in minibatch:
@@ -117,7 +134,4 @@ class PPO(ActorCritic):
             ratios.append(ratio.detach())
             log_ratios.append(log_ratio.detach())
         loss, stats = weighted_loss(cfg, policy_terms, value_terms, entropies, train_policy)
-        ratio = joined(ratios)
-        stats["losses/approx_kl"] = approx_kl(ratio, joined(log_ratios)).item()
-        stats["losses/clip_fraction"] = ((ratio - 1.0).abs() > clip_range).float().mean().item()
-        return stats, loss
+        return stats, loss, joined(ratios), joined(log_ratios)
