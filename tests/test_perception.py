@@ -135,3 +135,19 @@ def test_an_ignored_text_key_trains_and_evaluates(run_root):
                                                                 "algorithm.eval_repeats": 2, **keys})
     rc.train()
     assert rc.evaluate(n_episodes=2)["eval/episode_count"] == 2
+
+
+def test_single_encoder_output_is_copied_for_training_and_hooks_on_the_network_run():
+    """Layers run by their forward (no per-layer hooks); the network's own call runs its hooks. Without
+    gradients a single encoder's output goes to the trunk as it is; with them it is copied, so observations
+    recorded under inference mode can be trained on."""
+    net = DefaultPolicyNet({"vector": (5,)}, {"action": (2,)}, hidden_units=[8])
+    calls = []
+    net.register_forward_hook(lambda module, inputs, output: calls.append(output["action"].shape))
+    with torch.inference_mode():
+        recorded = torch.randn(4, 5)
+        net({"vector": recorded})
+    assert calls == [(4, 2)]
+    loss = net({"vector": recorded})["action"].sum()
+    loss.backward()  # would raise "Inference tensors cannot be saved for backward" without the copy
+    assert net.heads[0].weight.grad is not None
