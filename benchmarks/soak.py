@@ -92,8 +92,8 @@ def check_run(result: subprocess.CompletedProcess, run: Optional[Path], expected
     problems = []
     if result.returncode not in expected:
         problems.append(f"exit code {result.returncode}, expected {expected}: {result.stderr.strip()[-300:]}")
-    if "Traceback" in result.stderr:
-        problems.append("a traceback reached the user")
+    if "Traceback" in result.stderr:  # the traceback itself, to find where it came from
+        problems.append("a traceback reached the user:\n" + result.stderr[result.stderr.index("Traceback"):][:3000])
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     if result.returncode == 1 and len(errors) != 1:
         problems.append(f"{len(errors)} 'Error:' lines, expected one")
