@@ -90,7 +90,7 @@ def report_errors(task: Callable[[DictConfig, Path], float], cfg: DictConfig) ->
     try:
         if sweep_stop is not None:
             sweep_stop.check()  # the sweep was stopped: start no further job
-        return task(cfg, run_dir)
+        result = task(cfg, run_dir)
     except TrainingInterrupted as interrupt:
         sys.exit(interrupt.exit_code)
     except KeyboardInterrupt:
@@ -111,10 +111,25 @@ def report_errors(task: Callable[[DictConfig, Path], float], cfg: DictConfig) ->
         if discard_unused_run_dir(run_dir):
             print(f"nothing was written: the run directory {run_dir} was removed", file=sys.stderr)
         sys.exit(1)
+    finally:
+        if sweep_stop is None:
+            # the task's files are final; a signal during Ray's or the interpreter's shutdown (atexit) would print an
+            # "Exception ignored" traceback, exit 0 or hang Ray's shutdown, so it ends the process at once
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, _exit_at_once)
+    return result
 
 
 def _interrupt(signum: int, frame: Any) -> None:
     raise TrainingInterrupted(signum)
+
+
+def _exit_at_once(signum: int, frame: Any) -> None:
+    for handler in logging.getLogger().handlers + logger.handlers:
+        handler.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(128 + signum)
 
 
 register_resolver()

@@ -125,6 +125,24 @@ def test_signal_saves_last_checkpoint_and_resume_continues_the_epoch_count(run_r
     assert [int(r["epoch"]) for r in new_rows] == list(range(1, len(rows) + 2))
 
 
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_during_shutdown_after_a_finished_run_exits_at_once_without_a_traceback(run_root, sig, code):
+    """A signal arriving while atexit callbacks run (Ray's shutdown, say) once gave exit 0 and an "Exception
+    ignored" traceback; the atexit callback here sends it after the run has finished."""
+    script = ("import atexit, os, sys, time\n"
+              f"atexit.register(lambda: (os.kill(os.getpid(), {int(sig)}), time.sleep(30)))\n"
+              "from maze_cli.cli import main\n"
+              "sys.argv = ['maze-run', 'runner=dev', 'algorithm.n_epochs=1', 'algorithm.epoch_length=1',"
+              " 'algorithm.n_rollout_steps=8', 'algorithm.eval_repeats=1']\n"
+              "main()\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=run_root, capture_output=True, text=True, timeout=25,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, preexec_fn=default_sigint)
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    run = only_run_dir(run_root)
+    assert load_checkpoint(run / "checkpoints/last.pt")["epoch"] == 1
+
+
 class NotATensor:
     """Any object other than tensors and plain data must never be unpickled from a checkpoint."""
 
