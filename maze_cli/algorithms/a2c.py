@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Dict
 
-from maze_cli.algorithms.actor_critic import ActorCritic, loss_terms, weighted_loss
+from maze_cli.algorithms.actor_critic import ActorCritic, loss_terms, squared, weighted_loss
 from maze_cli.train.batch import RolloutBatch
 
 
@@ -18,7 +18,7 @@ class A2C(ActorCritic):
         for actor in samples:
             log_probs, entropy, values = loss_terms(self.policy, self.critic, actor)
             policy_terms.append(-(log_probs * actor.advantages))
-            value_terms.append((values - actor.returns) ** 2)
+            value_terms.append(squared(values - actor.returns))
             entropies.append(entropy)
         loss, loss_stats = weighted_loss(cfg, policy_terms, value_terms, entropies, train_policy)
         loss_stats["losses/grad_norm"] = self.gradient_step(loss)

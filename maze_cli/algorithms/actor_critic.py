@@ -10,6 +10,7 @@ from maze_cli.algorithms.adam import FusedAdam
 from maze_cli.algorithms.config import OnPolicyAlgorithmConfig
 from maze_cli.algorithms.optim import GradientStep
 from maze_cli.algorithms.reward_scaling import RewardScaler
+from maze_cli.core.scalars import mean, scalar
 from maze_cli.models.critic import TorchStateCritic
 from maze_cli.models.policy import TorchPolicy
 from maze_cli.train.batch import RolloutBatch
@@ -28,6 +29,11 @@ def loss_terms(policy: TorchPolicy, critic: TorchStateCritic, samples: TrainingS
             critic.predict_value(critic_obs, samples.actor_id[0]))
 
 
+def squared(error: torch.Tensor) -> torch.Tensor:
+    """``error ** 2`` as ``pow`` computes it, without the cast of the exponent in backward (maze_cli.core.scalars)."""
+    return error * error
+
+
 def joined(terms: List[torch.Tensor]) -> torch.Tensor:
     """Per-sample terms of all actors as one tensor; one actor's as they are (a cat is an op forward and back)."""
     return terms[0] if len(terms) == 1 else torch.cat(terms)
@@ -40,14 +46,14 @@ def weighted_loss(config: OnPolicyAlgorithmConfig, policy_terms: List[torch.Tens
     Policy and entropy terms are left out while the critic burns in (``train_policy`` false), and the
     entropy term when its weight is 0: it would add nothing but backward work.
     """
-    policy_loss = joined(policy_terms).mean()
-    value_loss = joined(value_terms).mean()
-    entropy = joined(entropies).mean()
-    loss = config.value_loss_coef * value_loss
+    policy_loss = mean(joined(policy_terms))
+    value_loss = mean(joined(value_terms))
+    entropy = mean(joined(entropies))
+    loss = scalar(config.value_loss_coef) * value_loss
     if train_policy:
-        loss = loss + config.policy_loss_coef * policy_loss
+        loss = loss + scalar(config.policy_loss_coef) * policy_loss
         if config.entropy_coef:
-            loss = loss - config.entropy_coef * entropy
+            loss = loss - scalar(config.entropy_coef) * entropy
     return loss, {"losses/policy_loss": policy_loss.item(), "losses/value_loss": value_loss.item(),
                   "losses/entropy": entropy.item()}
 

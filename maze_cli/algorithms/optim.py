@@ -8,6 +8,7 @@ from typing import Iterable
 import torch
 
 from maze_cli.algorithms.adam import FusedAdam
+from maze_cli.core.scalars import scalar
 from maze_cli.train.interrupts import NonFiniteTrainingError
 
 logger = logging.getLogger("maze_cli")
@@ -50,7 +51,9 @@ class GradientStep:
         if not grads:
             return torch.tensor(0.0)
         total_norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
-        torch._foreach_mul_(grads, torch.clamp(max_norm / (total_norm + 1e-6), max=1.0))
+        # max_norm / (total_norm + 1e-6) as torch evaluates it (reciprocal, then multiply), without the casts
+        coefficient = (total_norm + scalar(1e-6)).reciprocal() * scalar(max_norm)
+        torch._foreach_mul_(grads, torch.clamp(coefficient, max=1.0))
         return total_norm
 
     def __call__(self, loss: torch.Tensor) -> float:

@@ -7,7 +7,8 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 
-from maze_cli.algorithms.actor_critic import ActorCritic, joined, loss_terms, weighted_loss
+from maze_cli.algorithms.actor_critic import ActorCritic, joined, loss_terms, squared, weighted_loss
+from maze_cli.core.scalars import scalar
 from maze_cli.train.batch import RolloutBatch
 from maze_cli.train.samples import TrainingSamples
 
@@ -21,7 +22,7 @@ def clipped_surrogate(ratio: torch.Tensor, advantages: torch.Tensor, clip_range:
     moving ``r`` beyond the clip range in the direction the advantage rewards earns nothing.
     """
     unclipped = ratio * advantages
-    clipped = ratio.clamp(1.0 - clip_range, 1.0 + clip_range) * advantages
+    clipped = ratio.clamp(scalar(1.0 - clip_range), scalar(1.0 + clip_range)) * advantages
     return -torch.min(unclipped, clipped)
 
 
@@ -31,11 +32,11 @@ def value_error(values: torch.Tensor, old_values: torch.Tensor, returns: torch.T
 
     The clipped prediction stays within ``clip_range_vf`` of the value recorded in the rollout.
     """
-    error = (values - returns) ** 2
+    error = squared(values - returns)
     if clip_range_vf is None:
         return error
-    clipped = old_values + (values - old_values).clamp(-clip_range_vf, clip_range_vf)
-    return torch.max(error, (clipped - returns) ** 2)
+    clipped = old_values + (values - old_values).clamp(scalar(-clip_range_vf), scalar(clip_range_vf))
+    return torch.max(error, squared(clipped - returns))
 
 
 def approx_kl(ratio: torch.Tensor, log_ratio: torch.Tensor) -> torch.Tensor:

@@ -9,12 +9,19 @@ import numpy as np
 import torch
 from torch import distributions as td
 
+from maze_cli.core.scalars import scalar
+
 
 # Building distribution objects in the acting loop is hot: argument validation costs more
 # than the sampling itself and the network outputs are finite by construction.
 td.Distribution.set_default_validate_args(False)
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
+
+
+def clamped_log_std(log_std: torch.Tensor) -> torch.Tensor:
+    """``log_std`` clamped to ``[LOG_STD_MIN, LOG_STD_MAX]``; bounds as tensors, so that backward casts nothing."""
+    return log_std.clamp(scalar(LOG_STD_MIN, log_std.dtype), scalar(LOG_STD_MAX, log_std.dtype))
 
 
 class ProbabilityDistribution(ABC):

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import distributions as td
 
-from maze_cli.distributions.base import LOG_STD_MAX, LOG_STD_MIN, TorchDistribution
+from maze_cli.distributions.base import clamped_log_std, TorchDistribution
 from maze_cli.distributions.normal import DiagonalNormal
 
 
@@ -87,7 +87,7 @@ class DiagonalGaussianProbabilityDistribution(ClipsToBox, GaussianHead):
     def __init__(self, logits: torch.Tensor, action_space: gym.spaces.Box, log_std: torch.Tensor):
         super().__init__(logits, action_space)
         self.mean = logits
-        self.std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp().expand_as(logits)
+        self.std = clamped_log_std(log_std).exp().expand_as(logits)
         self.dist = DiagonalNormal(self.mean, self.std)
 
     def deterministic_sample(self) -> torch.Tensor:
@@ -117,7 +117,7 @@ class SquashedGaussianProbabilityDistribution(GaussianHead):
             raise ValueError(f"{type(self).__name__} needs finite Box bounds, got low={action_space.low} "
                              f"high={action_space.high}")
         self.mean = logits
-        self.dist = DiagonalNormal(logits, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp().expand_as(logits))
+        self.dist = DiagonalNormal(logits, clamped_log_std(log_std).exp().expand_as(logits))
         low = torch.as_tensor(action_space.low, dtype=logits.dtype)
         high = torch.as_tensor(action_space.high, dtype=logits.dtype)
         self._center, self._scale = (high + low) / 2, (high - low) / 2

@@ -16,7 +16,7 @@ from typing import Dict, Tuple
 import gymnasium as gym
 import torch
 
-from maze_cli.distributions.base import LOG_STD_MAX, LOG_STD_MIN, ProbabilityDistribution, TorchDistribution
+from maze_cli.distributions.base import clamped_log_std, ProbabilityDistribution, TorchDistribution
 from maze_cli.distributions.continuous import ClipsToBox, box_mean_shape
 from maze_cli.distributions.normal import DiagonalNormal
 
@@ -48,7 +48,7 @@ class GSDEGaussianProbabilityDistribution(ClipsToBox, TorchDistribution):
             raise ValueError(f"gSDE: the policy network has {features.shape[-1]} features, the exploration "
                              f"log-std {tuple(log_std.shape)} expects {log_std.shape[0]}")
         self.mean, self.features = logits, features
-        self.theta_std = log_std.clamp(LOG_STD_MIN, LOG_STD_MAX).exp()
+        self.theta_std = clamped_log_std(log_std).exp()
         self.std = torch.sqrt(features.pow(2) @ self.theta_std.pow(2) + self.EPSILON)
         self.dist = DiagonalNormal(self.mean, self.std)
 

@@ -12,6 +12,8 @@ import math
 
 import torch
 
+from maze_cli.core.scalars import scalar
+
 HALF_LOG_TWO_PI = math.log(math.sqrt(2 * math.pi))
 
 
@@ -34,8 +36,13 @@ class DiagonalNormal:
         return self.loc + torch.empty_like(self.loc).normal_() * self.scale
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        # error * error is what pow(error, 2) computes, without the cast of its exponent in backward
+        # (maze_cli.core.scalars); the scale keeps pow: as a product it would sum its gradients in another order
         var = self.scale ** 2
-        return (-((value - self.loc) ** 2) / (2 * var) - self.scale.log() - HALF_LOG_TWO_PI).sum(-1)
+        error = value - self.loc
+        dtype = self.loc.dtype
+        return (-(error * error) / (scalar(2.0, dtype) * var) - self.scale.log()
+                - scalar(HALF_LOG_TWO_PI, dtype)).sum(-1)
 
     def entropy(self) -> torch.Tensor:
-        return (0.5 + HALF_LOG_TWO_PI + torch.log(self.scale)).sum(-1)
+        return (scalar(0.5 + HALF_LOG_TWO_PI, self.loc.dtype) + torch.log(self.scale)).sum(-1)
