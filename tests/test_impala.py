@@ -17,7 +17,7 @@ from maze_cli.algorithms.vtrace import vtrace
 from maze_cli.build import build
 from maze_cli.config_compose import compose_config
 from maze_cli.envs import EnvWorkerDied
-from maze_cli.train.actor_pool import PolicyVersions
+from maze_cli.train.actor_pool import PolicyVersions, _read_weights
 from maze_cli.train.checkpoint import load_checkpoint
 
 
@@ -171,6 +171,30 @@ def test_impala_with_ray_actors_solves_cartpole(ray_session, run_root):
     rc.train()
     rows = _solved(rc)
     assert all(float(r["train/policy_lag_mean"]) > 0 for r in rows)
+
+
+class _Counter:
+    """A shared ``Value`` stand-in whose reads return the given values in turn (the last one from then on)."""
+
+    def __init__(self, *values):
+        self.values = list(values)
+
+    @property
+    def value(self):
+        return self.values.pop(0) if len(self.values) > 1 else self.values[0]
+
+
+def test_an_actor_keeps_a_weight_copy_only_if_no_publication_overlapped_it():
+    # no lock an actor could die holding: a copy made while the learner wrote (the sequence moved, or was odd)
+    # is made again
+    shared, policy = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)
+    loads = []
+    original = policy.load_state_dict
+    policy.load_state_dict = lambda state: loads.append(1) or original(state)
+    # odd (writing): wait; 2 before the copy, 4 after it: torn, copy again; 4 before and after: keep
+    version = _read_weights(policy, shared, _Counter(7), _Counter(1, 2, 4, 4))
+    assert version == 7 and len(loads) == 2
+    assert all(torch.equal(a, b) for a, b in zip(policy.state_dict().values(), shared.state_dict().values()))
 
 
 def _kill_an_actor_after_the_first_epoch(rc, pid_of):

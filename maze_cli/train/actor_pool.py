@@ -86,8 +86,25 @@ def _put(channel: Any, message: Any, stop: Any) -> None:
             continue
 
 
+def _read_weights(policy: TorchPolicy, shared: TorchPolicy, version: Any, sequence: Any) -> int:
+    """Copies the published weights into ``policy``; returns their version.
+
+    Lock-free (a sequence lock): the learner makes ``sequence`` odd while it writes, and a copy is kept only if
+    ``sequence`` was even and unchanged around it. With a shared lock instead, an actor killed while it held the
+    lock left the learner and every other actor waiting for it forever.
+    """
+    while True:
+        before = sequence.value
+        if before % 2 == 0:
+            published = version.value
+            policy.load_state_dict(shared.state_dict())
+            if sequence.value == before:
+                return published
+        time.sleep(0.001)
+
+
 def _actor_main(index: int, env_factory: CloudpickleWrapper, shared: TorchPolicy, n_envs: int, n_steps: int,
-                env_seed: int, torch_seed: int, version: Any, lock: Any, channel: Any, stop: Any) -> None:
+                env_seed: int, torch_seed: int, version: Any, sequence: Any, channel: Any, stop: Any) -> None:
     """An actor process: rollouts with the newest published weights, until the learner says stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the learner's to handle; it stops the actors
     torch.set_num_threads(1)
@@ -100,9 +117,7 @@ def _actor_main(index: int, env_factory: CloudpickleWrapper, shared: TorchPolicy
         acted_with = -1
         while not stop.is_set() and _learner_alive():
             if version.value != acted_with:
-                with lock:
-                    policy.load_state_dict(shared.state_dict())
-                    acted_with = version.value
+                acted_with = _read_weights(policy, shared, version, sequence)
             batch = collector.collect().apply(lambda tensor: tensor.numpy().copy())
             _put(channel, Rollout(index, acted_with, batch, collector.episodes.pop("train")), stop)
     except Exception:  # noqa: BLE001 - reported to the learner, which names this actor
@@ -144,7 +159,7 @@ class ActorPoolCollector:
         self._shared = copy.deepcopy(policy).cpu().share_memory()
         self._shared_state = self._shared.state_dict()  # views of the shared tensors
         self._version = self._ctx.Value("q", 0, lock=False)
-        self._lock = self._ctx.Lock()
+        self._sequence = self._ctx.Value("q", 0, lock=False)  # odd while the learner writes the weights
         self._queue = self._ctx.Queue(maxsize=queue_size or n_actors)
         self._stop = self._ctx.Event()
         self._episode_parts: List[Dict[str, float]] = []
@@ -163,7 +178,7 @@ class ActorPoolCollector:
         process = self._ctx.Process(
             target=_actor_main, name=f"maze-actor-{index}", daemon=True,
             args=(index, self._env_factory, self._shared, self.envs_per_actor, self.n_steps,
-                  self.seed + index * self.envs_per_actor, torch_seed, self._version, self._lock, self._queue,
+                  self.seed + index * self.envs_per_actor, torch_seed, self._version, self._sequence, self._queue,
                   self._stop))
         process.start()
         self.processes[index] = process
@@ -171,10 +186,12 @@ class ActorPoolCollector:
 
     def _publish(self) -> None:
         """Copies the learner's weights into shared memory, tagged with its version."""
-        with self._lock, torch.no_grad():
+        self._sequence.value += 1
+        with torch.no_grad():
             for name, tensor in self.policy.state_dict().items():
                 self._shared_state[name].copy_(tensor)
-            self._version.value = self.versions.updates
+        self._version.value = self.versions.updates
+        self._sequence.value += 1
 
     def collect(self) -> RolloutBatch:
         self._check_alive()
