@@ -31,3 +31,9 @@ def test_a_scalar_first_made_under_inference_mode_can_be_saved_for_backward():
     x = torch.ones(3, requires_grad=True)
     (x * x * scalar(0.123456)).sum().backward()  # mul saves the constant for backward
     assert torch.allclose(x.grad, torch.full((3,), 2 * 0.123456))
+
+
+def test_the_cache_stays_bounded_when_a_schedule_makes_a_new_value_every_update():
+    for update in range(3000):
+        scalar(1.0 - 0.2 * (1 - update / 3000))  # a linearly decaying clip range's bound
+    assert scalar.cache_info().currsize <= 1024

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Dict
 
-from maze_cli.algorithms.actor_critic import ActorCritic, loss_terms, squared, weighted_loss
+from maze_cli.algorithms.actor_critic import ActorCritic, loss_terms, weighted_loss
+from maze_cli.core.scalars import squared
 from maze_cli.train.batch import RolloutBatch
 
 

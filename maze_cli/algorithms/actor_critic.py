@@ -29,11 +29,6 @@ def loss_terms(policy: TorchPolicy, critic: TorchStateCritic, samples: TrainingS
             critic.predict_value(critic_obs, samples.actor_id[0]))
 
 
-def squared(error: torch.Tensor) -> torch.Tensor:
-    """``error ** 2`` as ``pow`` computes it, without the cast of the exponent in backward (maze_cli.core.scalars)."""
-    return error * error
-
-
 def joined(terms: List[torch.Tensor]) -> torch.Tensor:
     """Per-sample terms of all actors as one tensor; one actor's as they are (a cat is an op forward and back)."""
     return terms[0] if len(terms) == 1 else torch.cat(terms)

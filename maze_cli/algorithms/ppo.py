@@ -7,8 +7,8 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 
-from maze_cli.algorithms.actor_critic import ActorCritic, joined, loss_terms, squared, weighted_loss
-from maze_cli.core.scalars import scalar
+from maze_cli.algorithms.actor_critic import ActorCritic, joined, loss_terms, weighted_loss
+from maze_cli.core.scalars import scalar, squared
 from maze_cli.train.batch import RolloutBatch
 from maze_cli.train.samples import TrainingSamples
 

@@ -13,7 +13,7 @@ import functools
 import torch
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=1024)  # bounded: a scheduled clip range is a new value at every update
 def scalar(value: float, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """``value`` as a 0-dim CPU tensor of ``dtype`` (usable with tensors on any device); never modify it."""
     with torch.inference_mode(False):  # a tensor made under inference mode could not be saved for backward
@@ -24,3 +24,12 @@ def mean(values: torch.Tensor) -> torch.Tensor:
     """``values.mean()`` over all elements, computed as ``mean`` does (sum, then divide by the count)
     without its cast of the count, forward and backward."""
     return values.sum() / scalar(float(values.numel()), values.dtype)
+
+
+def squared(values: torch.Tensor) -> torch.Tensor:
+    """``values ** 2`` as ``pow`` computes it, without the cast of the exponent in backward.
+
+    Only where ``values`` feeds nothing else: a tensor used elsewhere too would receive the product's two
+    gradients separately and sum its gradients in another order than with ``pow``.
+    """
+    return values * values

@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from maze_cli.core.scalars import scalar
+from maze_cli.core.scalars import scalar, squared
 
 HALF_LOG_TWO_PI = math.log(math.sqrt(2 * math.pi))
 
@@ -36,12 +36,9 @@ class DiagonalNormal:
         return self.loc + torch.empty_like(self.loc).normal_() * self.scale
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
-        # error * error is what pow(error, 2) computes, without the cast of its exponent in backward
-        # (maze_cli.core.scalars); the scale keeps pow: as a product it would sum its gradients in another order
-        var = self.scale ** 2
-        error = value - self.loc
+        var = self.scale ** 2  # pow, not squared: the scale also feeds log (see squared)
         dtype = self.loc.dtype
-        return (-(error * error) / (scalar(2.0, dtype) * var) - self.scale.log()
+        return (-squared(value - self.loc) / (scalar(2.0, dtype) * var) - self.scale.log()
                 - scalar(HALF_LOG_TWO_PI, dtype)).sum(-1)
 
     def entropy(self) -> torch.Tensor:
