@@ -134,6 +134,26 @@ def test_flat_envs_are_the_single_actor_case_of_the_same_collector():
     collector.close()
 
 
+@pytest.mark.parametrize("preset", ["cartpole_ppo", "pendulum_ppo"])  # categorical; gSDE Gaussian on normalised obs
+def test_log_probs_and_values_of_one_forward_after_the_rollout_are_each_steps_own(preset, tmp_path):
+    """A single-actor rollout scores its actions and values its observations in one batched forward after the
+    rollout; they must be what the policy and critic give for each step's batch of envs alone."""
+    from maze_cli import RunContext
+    from maze_cli.runners.local import DevRunner
+    parts = RunContext(experiment=preset, seed=3, output_dir=tmp_path).components
+    collector = DevRunner(n_envs=3).make_collector(parts.env_factory, parts.policy, parts.critic, 12, 3,
+                                                   parts.probe_env)
+    batch = collector.collect()
+    collector.close()
+    with torch.inference_mode():
+        for t in range(12):
+            obs = {key: value[t] for key, value in batch.observations[0].items()}
+            actions = {key: value[t] for key, value in batch.actions[0].items()}
+            torch.testing.assert_close(batch.log_probs[t], parts.policy.distribution(obs).log_prob(actions))
+            torch.testing.assert_close(batch.values[t], parts.critic.predict_value(obs, 0))
+    assert batch.log_probs.abs().sum() > 0  # filled in, not the storage's zeros
+
+
 def _packing_batch(mode: str, envs_per_worker: int = 1) -> RolloutBatch:
     env = PackingEnv()
     torch.manual_seed(5)

@@ -45,7 +45,8 @@ class CategoricalProbabilityDistribution(ProbabilityDistribution):
 
     def __init__(self, logits: torch.Tensor, action_space: gym.spaces.Discrete,
                  mask: Optional[torch.Tensor] = None):
-        logits = apply_mask(logits, mask, f"Discrete({int(action_space.n)}) head")
+        if mask is not None:  # the name is formatted only when needed: this runs at every acting step
+            logits = apply_mask(logits, mask, f"Discrete({int(action_space.n)}) head")
         super().__init__(logits, action_space)
         self.log_probs = torch.log_softmax(logits, dim=-1)
         self.start = int(action_space.start)

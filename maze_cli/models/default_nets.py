@@ -13,8 +13,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from maze_cli.models.encoders import Activation, orthogonal
+from maze_cli.models.encoders import Activation, orthogonal, run_layer
 from maze_cli.models.perception import Perception
+
+
+def _shaped(logits: torch.Tensor, shape: tuple) -> torch.Tensor:
+    """A head's ``(batch, prod(shape))`` output as ``(batch, *shape)``; flat heads as they are (no view op)."""
+    return logits if len(shape) == 1 else logits.reshape((logits.shape[0],) + shape)
 
 
 class DefaultPolicyNet(Perception):
@@ -40,7 +45,7 @@ class DefaultPolicyNet(Perception):
 
     def logits_from_features(self, h: torch.Tensor) -> Dict[str, torch.Tensor]:
         """The heads' logits from the trunk's features (gSDE reads the same features, see the policy)."""
-        return {head: layer.forward(h).reshape((h.shape[0],) + shape)
+        return {head: _shaped(run_layer(layer, h), shape)
                 for (head, shape), layer in zip(self.logit_shapes.items(), self.heads)}
 
 
@@ -54,4 +59,4 @@ class DefaultValueNet(Perception):
         self.value_head = orthogonal(nn.Linear(self.out_features, 1), 1.0)
 
     def forward(self, x_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-        return {"value": self.value_head.forward(self.features(x_dict))}
+        return {"value": run_layer(self.value_head, self.features(x_dict))}

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from maze_cli.models.encoders import (Activation, EmbeddingEncoder, FlatEncoder, ImageEncoder, activation_class,
-                                      is_image, orthogonal)
+                                      is_image, orthogonal, run_layer)
 from maze_cli.models.observations import SUPPORTED_SPACES, converted_shape, unsupported_space_message
 
 MASK_KEY = "action_mask"
@@ -107,7 +107,7 @@ class Perception(nn.Module):
         # for backward as they are
         x = encoded[0] if len(encoded) == 1 and not torch.is_grad_enabled() else torch.cat(encoded, dim=-1)
         for layer in self.trunk:
-            x = layer.forward(x)
+            x = run_layer(layer, x)
         return x
 
     def forward(self, x_dict: Dict[str, torch.Tensor]) -> torch.Tensor:

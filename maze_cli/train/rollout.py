@@ -6,7 +6,8 @@ Episode ends are handled for both autoreset modes of the vector envs (see :class
 a truncated episode bootstraps from the value of its final observation, returned in ``final``
 (same-step autoreset) or as the step's observation (NEXT_STEP autoreset, valued at the next step).
 End values that come from the storage's values are filled in after the rollout, so an ordinary env's critic can
-value the whole rollout in one batched forward instead of one forward per step.
+value the whole rollout in one batched forward instead of one forward per step; its policy scores the rollout's
+actions the same way.
 """
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ Index = Union[int, tuple]
 def _cells(t: int, rows: EnvRows) -> Index:
     """Index of row ``t``'s cells of ``rows`` (all envs when ``None``)."""
     return t if rows is None else (t, torch.from_numpy(rows))
+
+
+def _rows(tensors: TensorDict) -> TensorDict:
+    """``(n_steps, n_envs, ...)`` storage as ``(n_steps * n_envs, ...)`` rows, for one forward over the rollout."""
+    return {key: value.flatten(0, 1) for key, value in tensors.items()}
 
 
 class RolloutCollector:
@@ -69,6 +75,9 @@ class RolloutCollector:
         # one critic forward for the whole rollout (per-step forwards were a fifth of acting at 16 envs) where it reads
         # the recorded observations of the only actor; stacked critic inputs depend on the step order
         self._value_after_rollout = critic is not None and self.memory is None and self._single_actor
+        # the same for the only actor's log-probs (the policy does not change within a rollout); a one-step rollout
+        # (SAC's) keeps the acting distribution's, which costs no second forward
+        self._log_prob_after_rollout = self._single_actor and n_steps > 1
         # which end values are the value of the next row's observation / of the row's own (filled after the rollout)
         self._end_is_next_value = np.zeros((n_steps, self.n_envs), dtype=bool)
         self._end_is_own_value = np.zeros((n_steps, self.n_envs), dtype=bool)
@@ -140,7 +149,8 @@ class RolloutCollector:
             obs = self.policy.converters[sub_step](group_observations(step, sub_step, rows))
             dist = self.policy.distribution(self._on_device(obs), actor)
             actions = dist.sample(self.policy.exploration_noise)
-            views["log_probs"][cells] = self._numpy(dist.log_prob(actions))
+            if not self._log_prob_after_rollout:
+                views["log_probs"][cells] = self._numpy(dist.log_prob(actions))
             if not self._value_after_rollout:
                 critic_obs = self._critic_input(sub_step, rows, obs)
                 views["values"][cells] = self._numpy(self._group_values(sub_step, critic_obs))
@@ -252,6 +262,8 @@ class RolloutCollector:
             self._end_is_next_value[t] = self._record_step(t, self.vector_env.step(self._actions.arrays))
         if self._value_after_rollout:
             store.values.copy_(self._rollout_values())
+        if self._log_prob_after_rollout:
+            store.log_probs.copy_(self._rollout_log_probs())
         store.last_values.copy_(self._current_values())
         self._fill_end_values()
         self.env_steps += store.env_steps
@@ -260,8 +272,15 @@ class RolloutCollector:
     def _rollout_values(self) -> torch.Tensor:
         """Values of every recorded observation of the only actor, in one forward: ``(n_steps, n_envs)``."""
         sub_step = self.actor_ids[0][0]
-        obs = {key: value.flatten(0, 1) for key, value in self._storage.observations[sub_step].items()}
-        return self._group_values(sub_step, obs).reshape(self.n_steps, self.n_envs)
+        values = self._group_values(sub_step, _rows(self._storage.observations[sub_step]))
+        return values.reshape(self.n_steps, self.n_envs)
+
+    def _rollout_log_probs(self) -> torch.Tensor:
+        """Log-probs of every recorded action of the only actor under the policy that chose them, in one forward."""
+        sub_step = self.actor_ids[0][0]
+        dist = self.policy.distribution(self._on_device(_rows(self._storage.observations[sub_step])), self.actor_ids[0])
+        log_probs = dist.log_prob(self._on_device(_rows(self._storage.actions[sub_step])))
+        return (log_probs if self._on_cpu else log_probs.cpu()).reshape(self.n_steps, self.n_envs)
 
     def _fill_end_values(self) -> None:
         """End values that are the value of the next row's observation (NEXT_STEP autoreset truncations; the
