@@ -34,7 +34,10 @@ def test_benchmark_smoke_run_prints_every_table():
     whole = re.search(r"^Whole run: .*\n.*\n\s+1\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$", out, re.M)
     assert whole is not None, out
     maze_s, sb3_s, ratio = (float(g) for g in whole.groups())
-    assert maze_s > 0 and sb3_s > 0 and abs(ratio - sb3_s / maze_s) <= 0.02 + 0.1 * ratio  # seconds are printed rounded
+    # seconds are printed to 0.05 s, the ratio to 0.005: it must lie between the ratios the rounded seconds allow
+    # (a fast machine prints 0.6 and 0.9 s, whose true ratio may be anywhere from 1.31 to 1.69)
+    assert maze_s > 0 and sb3_s > 0
+    assert (sb3_s - 0.05) / (maze_s + 0.05) - 0.005 <= ratio <= (sb3_s + 0.05) / max(maze_s - 0.05, 1e-9) + 0.005
     ceiling = re.search(r"^\s+2\s+([\d,]+)\s+([\d,]+)\s+([\d.]+)$", out, re.M)
     assert ceiling is not None, out
     sac = re.search(r"^SAC on Pendulum-v1.*\n.*\n\s+1\s+([\d,]+)\s+([\d,]+)\s+([\d.]+)", out, re.M)
