@@ -138,13 +138,13 @@ class TorchPolicy(nn.Module):
                                  ) -> DictProbabilityDistribution:
         """The distribution for network outputs computed elsewhere (e.g. with perturbed weights), masked by
         the mask keys of ``obs``; gSDE heads also need the network's ``features`` of ``obs``."""
-        key = self.network_key(actor_id)
-        parameters = {head: dict(params.items()) for head, params in self.distribution_parameters[key].items()}
+        # {head: its ParameterDict}: the mapper copies each into the head's arguments (built at every acting step)
+        parameters = dict(self.distribution_parameters[self.network_key(actor_id)].items())
         for head in self.distribution_mappers[actor_id[0]].feature_heads:
             if features is None:
                 raise ValueError(f"policy of actor {tuple(actor_id)}: action head {head!r} explores with gSDE, "
                                  f"which needs the policy network's features; this caller passes logits only")
-            parameters[head]["features"] = features
+            parameters[head] = {**parameters[head], "features": features}
         masks = {head: obs[obs_key] for head, obs_key in self.mask_keys[actor_id[0]].items()}
         try:
             return self.distribution_mappers[actor_id[0]].logits_dict_to_distribution(logits, parameters, masks)

@@ -201,7 +201,6 @@ class RolloutCollector:
         np.logical_and(result.terminated, valid, out=flags["terminated"][t])
         flags["episode_end"][t] = ended
         flags["flat_step_done"][t] = result.flat_step_done
-        flags["end_values"][t] = 0.0
         if self.memory is not None:
             self.memory.forget(np.flatnonzero(result.flat_step_done))
         awaiting = self._end_values(t, result, ended) if ended.any() else ended
@@ -256,6 +255,7 @@ class RolloutCollector:
         """The next ``n_steps`` decisions of every env; buffers are reused, so consume before the next call."""
         store = self._storage
         self._end_is_own_value[:] = False
+        self._flags["end_values"][:] = 0.0
         for t in range(self.n_steps):
             self._act(t)
             # truncated in this step, the final observation is the next row's: its value is the end value
