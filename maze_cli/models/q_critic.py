@@ -18,7 +18,7 @@ from torch import nn
 
 from maze_cli.envs.maze_env import check_sub_steps
 from maze_cli.models.default_nets import DefaultValueNet
-from maze_cli.models.encoders import Activation
+from maze_cli.models.encoders import Activation, run_layer
 from maze_cli.models.networks import resolve_networks
 from maze_cli.models.observations import ObservationConverter
 from maze_cli.models.policy import sample_batch
@@ -88,7 +88,7 @@ class DefaultQNet(DefaultValueNet):
         self.value_head = nn.Linear(self.out_features, max(1, int(n_actions)))
 
     def forward(self, x_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-        return {"q": self.value_head(self.features(x_dict))}
+        return {"q": run_layer(self.value_head, self.features(x_dict))}
 
 
 class TorchQCritic(nn.Module):
