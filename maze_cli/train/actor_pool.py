@@ -78,7 +78,7 @@ def _learner_alive() -> bool:
 def _put(channel: Any, message: Any, stop: Any) -> None:
     """Puts ``message`` on the queue, waiting while it is full, unless the learner asks the actors to stop
     (or is gone)."""
-    while not stop.is_set() and _learner_alive():
+    while not stop.value and _learner_alive():
         try:
             channel.put(message, timeout=POLL_S)
             return
@@ -115,7 +115,7 @@ def _actor_main(index: int, env_factory: CloudpickleWrapper, shared: TorchPolicy
         collector = make_rollout_collector(env_factory.fn, n_envs, "sequential", policy, None, n_steps, env_seed,
                                            store_next_observations=True)
         acted_with = -1
-        while not stop.is_set() and _learner_alive():
+        while not stop.value and _learner_alive():
             if version.value != acted_with:
                 acted_with = _read_weights(policy, shared, version, sequence)
             batch = collector.collect().apply(lambda tensor: tensor.numpy().copy())
@@ -125,7 +125,7 @@ def _actor_main(index: int, env_factory: CloudpickleWrapper, shared: TorchPolicy
     finally:
         if collector is not None:
             collector.close()
-    if stop.is_set() or not _learner_alive():
+    if stop.value or not _learner_alive():
         channel.cancel_join_thread()  # nobody reads what is still queued: exit without waiting for it
 
 
@@ -161,7 +161,9 @@ class ActorPoolCollector:
         self._version = self._ctx.Value("q", 0, lock=False)
         self._sequence = self._ctx.Value("q", 0, lock=False)  # odd while the learner writes the weights
         self._queue = self._ctx.Queue(maxsize=queue_size or n_actors)
-        self._stop = self._ctx.Event()
+        # a lock-free flag, not an Event: an Event's reads take its lock, and an actor SIGKILLed inside one left
+        # close() waiting forever to set it (CI: Lock(owner=SomeOtherProcess) in Event.set)
+        self._stop = self._ctx.Value("b", 0, lock=False)
         self._episode_parts: List[Dict[str, float]] = []
         self.processes: List[Any] = [None] * n_actors
         self._last_seen = [time.monotonic()] * n_actors
@@ -254,7 +256,7 @@ class ActorPoolCollector:
 
     def close(self) -> None:
         """Stops the actors (each finishes at most its current rollout), then kills what is left."""
-        self._stop.set()
+        self._stop.value = 1
         deadline = time.monotonic() + CLOSE_TIMEOUT_S
         for process in self.processes:
             if process is not None:
