@@ -1,6 +1,7 @@
 """Categorical heads (Discrete, MultiDiscrete), with optional action masks."""
 from __future__ import annotations
 
+import functools
 from typing import Optional, Tuple
 
 import gymnasium as gym
@@ -48,8 +49,12 @@ class CategoricalProbabilityDistribution(ProbabilityDistribution):
         if mask is not None:  # the name is formatted only when needed: this runs at every acting step
             logits = apply_mask(logits, mask, f"Discrete({int(action_space.n)}) head")
         super().__init__(logits, action_space)
-        self.log_probs = torch.log_softmax(logits, dim=-1)
         self.start = int(action_space.start)
+
+    @functools.cached_property
+    def log_probs(self) -> torch.Tensor:
+        """Normalised log-probabilities; computed on first use, since acting only samples."""
+        return torch.log_softmax(self.logits, dim=-1)
 
     @classmethod
     def required_logits_shape(cls, action_space: gym.spaces.Discrete) -> Tuple[int, ...]:
@@ -61,7 +66,7 @@ class CategoricalProbabilityDistribution(ProbabilityDistribution):
         It is exactly what ``torch.multinomial(p, 1)`` draws (the same samples from the same generator state),
         without its checks of the probabilities, whose reductions and host syncs cost twice the draw itself.
         """
-        probs = self.log_probs.exp()
+        probs = torch.softmax(self.logits, dim=-1)
         return self._action((probs / torch.empty_like(probs).exponential_()).argmax(dim=-1))
 
     def deterministic_sample(self) -> torch.Tensor:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from maze_cli.models.encoders import Activation, orthogonal, run_layer
+from maze_cli.models.encoders import Activation, layers_of, orthogonal, run_layer
 from maze_cli.models.perception import Perception
 
 
@@ -46,7 +46,7 @@ class DefaultPolicyNet(Perception):
     def logits_from_features(self, h: torch.Tensor) -> Dict[str, torch.Tensor]:
         """The heads' logits from the trunk's features (gSDE reads the same features, see the policy)."""
         return {head: _shaped(run_layer(layer, h), shape)
-                for (head, shape), layer in zip(self.logit_shapes.items(), self.heads)}
+                for (head, shape), layer in zip(self.logit_shapes.items(), layers_of(self, "heads").values())}
 
 
 class DefaultValueNet(Perception):

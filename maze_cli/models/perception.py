@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from maze_cli.models.encoders import (Activation, EmbeddingEncoder, FlatEncoder, ImageEncoder, activation_class,
-                                      is_image, orthogonal, run_layer)
+                                      is_image, layers_of, orthogonal, run_layer)
 from maze_cli.models.observations import SUPPORTED_SPACES, converted_shape, unsupported_space_message
 
 MASK_KEY = "action_mask"
@@ -100,13 +100,14 @@ class Perception(nn.Module):
 
         Encoders and trunk layers run by their ``forward``, not through ``nn.Module.__call__`` (whose hook
         dispatch was a third of the network's time per acting step at 4 envs), so hooks belong on the network
-        itself, not on its layers.
+        itself, not on its layers; they are read with :func:`layers_of` for the same reason.
         """
-        encoded = [encoder.forward(x_dict[key]) for key, encoder in zip(self.in_keys, self.encoders)]
+        encoders = layers_of(self, "encoders").values()
+        encoded = [encoder.forward(x_dict[key]) for key, encoder in zip(self.in_keys, encoders)]
         # the cat also copies, which training needs: observations stored under inference mode may not be saved
         # for backward as they are
         x = encoded[0] if len(encoded) == 1 and not torch.is_grad_enabled() else torch.cat(encoded, dim=-1)
-        for layer in self.trunk:
+        for layer in layers_of(self, "trunk").values():
             x = run_layer(layer, x)
         return x
 

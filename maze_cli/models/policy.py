@@ -12,6 +12,7 @@ from maze_cli.distributions import DictProbabilityDistribution, DistributionMapp
 from maze_cli.distributions.gsde import GSDENoise
 from maze_cli.distributions.mapper import ExplorationNoise
 from maze_cli.envs.maze_env import ActorID, check_sub_steps
+from maze_cli.models.encoders import layers_of
 from maze_cli.models.masks import MaskKeys, check_configured_heads, resolve_mask_keys
 from maze_cli.models.networks import is_config, optional_list, resolve_networks
 from maze_cli.models.observations import ObservationConverter
@@ -119,7 +120,7 @@ class TorchPolicy(nn.Module):
 
     def logits(self, obs: Dict[str, torch.Tensor], actor_id: ActorID = (0, 0)) -> Dict[str, torch.Tensor]:
         """Network output for a batch of converted observations of one actor."""
-        return self.networks[self.network_key(actor_id)](self._normalized(obs))
+        return layers_of(self, "networks")[self.network_key(actor_id)](self._normalized(obs))
 
     def _normalized(self, obs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         """What the networks read: ``obs`` through the observation normaliser, if there is one."""
@@ -129,7 +130,7 @@ class TorchPolicy(nn.Module):
         """The action distribution for a batch of converted observations, masked by their mask keys."""
         if not self.distribution_mappers[actor_id[0]].feature_heads:
             return self.distribution_from_logits(self.logits(obs, actor_id), obs, actor_id)
-        net = self.networks[self.network_key(actor_id)]
+        net = layers_of(self, "networks")[self.network_key(actor_id)]
         features = net.features(self._normalized(obs))
         return self.distribution_from_logits(net.logits_from_features(features), obs, actor_id, features.detach())
 
@@ -139,7 +140,7 @@ class TorchPolicy(nn.Module):
         """The distribution for network outputs computed elsewhere (e.g. with perturbed weights), masked by
         the mask keys of ``obs``; gSDE heads also need the network's ``features`` of ``obs``."""
         # {head: its ParameterDict}: the mapper copies each into the head's arguments (built at every acting step)
-        parameters = dict(self.distribution_parameters[self.network_key(actor_id)].items())
+        parameters = dict(layers_of(self, "distribution_parameters")[self.network_key(actor_id)].items())
         for head in self.distribution_mappers[actor_id[0]].feature_heads:
             if features is None:
                 raise ValueError(f"policy of actor {tuple(actor_id)}: action head {head!r} explores with gSDE, "
