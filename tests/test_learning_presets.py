@@ -67,5 +67,5 @@ def test_ppo_with_gsde_reaches_the_zoos_pendulum_figure_within_half_its_budget(r
     """The RL Zoo's -172 (at 100k) within 50k env steps, on seeds the preset was not tuned on (1-3); with
     independent Gaussian noise the same preset reached it on 3 of 5 held-out seeds."""
     rc = train_preset(run_root, "pendulum_ppo", seed=seed, threshold=-172.0, budget=50_000)
-    assert rc.policy.observation_normalizer is not None  # the preset normalises observations
+    assert rc.policy.observation_normalizer is None  # raw observations: running statistics made it worse
     assert isinstance(rc.policy.exploration_noise, GSDENoise)

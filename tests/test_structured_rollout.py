@@ -134,13 +134,16 @@ def test_flat_envs_are_the_single_actor_case_of_the_same_collector():
     collector.close()
 
 
-@pytest.mark.parametrize("preset", ["cartpole_ppo", "pendulum_ppo"])  # categorical; gSDE Gaussian on normalised obs
-def test_log_probs_and_values_of_one_forward_after_the_rollout_are_each_steps_own(preset, tmp_path):
+# categorical; gSDE Gaussian on normalised observations (the preset reads raw ones)
+@pytest.mark.parametrize("preset, normalization", [("cartpole_ppo", "none"), ("pendulum_ppo", "obs_norm")])
+def test_log_probs_and_values_of_one_forward_after_the_rollout_are_each_steps_own(preset, normalization, tmp_path):
     """A single-actor rollout scores its actions and values its observations in one batched forward after the
     rollout; they must be what the policy and critic give for each step's batch of envs alone."""
     from maze_cli import RunContext
     from maze_cli.runners.local import DevRunner
-    parts = RunContext(experiment=preset, seed=3, output_dir=tmp_path).components
+    parts = RunContext(experiment=preset, normalization=normalization, seed=3, output_dir=tmp_path).components
+    if normalization == "obs_norm":
+        assert parts.policy.observation_normalizer is not None
     collector = DevRunner(n_envs=3).make_collector(parts.env_factory, parts.policy, parts.critic, 12, 3,
                                                    parts.probe_env)
     batch = collector.collect()
