@@ -47,13 +47,13 @@ class Task(NamedTuple):
 
 
 TASKS = {
-    "cartpole": Task("cartpole", "CartPole-v1", CartPoleHeuristic, "cartpole_ppo", 475.0, 10, {}),
+    "cartpole": Task("cartpole", "CartPole-v1", CartPoleHeuristic, "cartpole_ppo", 475.0, 5, {}),
     "mountain_car": Task("mountain_car", "MountainCar-v0", MountainCarHeuristic, "mountain_car_ppo", -110.0, 20,
                          {"normalization": "obs_norm"}),
     "acrobot": Task("acrobot", "Acrobot-v1", AcrobotHeuristic, "acrobot_ppo", -75.0, 5,
                     {"normalization": "obs_norm", "policy.networks.hidden_units": [128, 128]}),
     "pendulum": Task("pendulum", "Pendulum-v1", PendulumHeuristic, "pendulum_ppo", -172.0, 2,
-                     {"normalization": "obs_norm", "algorithm.n_epochs": "30",
+                     {"algorithm.n_epochs": "30",
                       "policy.distribution_mapper.distribution_mapper_config": [
                           {"action_space": "gymnasium.spaces.Box",
                            "distribution": "maze_cli.distributions.GSDEGaussianProbabilityDistribution"}]}),
