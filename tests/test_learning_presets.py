@@ -55,9 +55,9 @@ def test_acrobot_a2c_stays_solved(run_root, seed):
 
 
 @pytest.mark.learning
-@pytest.mark.parametrize("seed", [4, 5])
+@pytest.mark.parametrize("seed", [26, 28])
 def test_ppo_finds_the_flag_of_mountain_car_continuous_within_10k_steps(run_root, seed):
-    """The RL Zoo's figure (88) at half its budget (20k), on seeds the preset was not tuned on (1-3)."""
+    """The RL Zoo's figure (88) at half its budget (20k), on seeds the preset was not tuned on (1-20)."""
     train_preset(run_root, "mountain_car_continuous_ppo", seed=seed, threshold=88.0, budget=10_240)
 
 
