@@ -48,7 +48,7 @@ class Task(NamedTuple):
 
 TASKS = {
     "cartpole": Task("cartpole", "CartPole-v1", CartPoleHeuristic, "cartpole_ppo", 475.0, 5, {}),
-    "mountain_car": Task("mountain_car", "MountainCar-v0", MountainCarHeuristic, "mountain_car_ppo", -110.0, 20,
+    "mountain_car": Task("mountain_car", "MountainCar-v0", MountainCarHeuristic, "mountain_car_ppo", -110.0, 10,
                          {"normalization": "obs_norm"}),
     "acrobot": Task("acrobot", "Acrobot-v1", AcrobotHeuristic, "acrobot_ppo", -75.0, 5,
                     {"normalization": "obs_norm", "policy.networks.hidden_units": [128, 128]}),
