@@ -42,22 +42,22 @@ class Task(NamedTuple):
     heuristic: type  # the controller's class, from maze_cli.examples
     preset: str
     threshold: float
-    epoch_length: int  # PPO updates per epoch here
+    eval_every_env_steps: int  # PPO's epochs here (budget.eval_every_env_steps: whatever the preset's envs)
     extra: Dict[str, Any]  # overrides of the BC run, so its policy fits the preset's
 
 
 TASKS = {
-    "cartpole": Task("cartpole", "CartPole-v1", CartPoleHeuristic, "cartpole_ppo", 475.0, 5, {}),
-    "mountain_car": Task("mountain_car", "MountainCar-v0", MountainCarHeuristic, "mountain_car_ppo", -110.0, 10,
+    "cartpole": Task("cartpole", "CartPole-v1", CartPoleHeuristic, "cartpole_ppo", 475.0, 2_560, {}),
+    "mountain_car": Task("mountain_car", "MountainCar-v0", MountainCarHeuristic, "mountain_car_ppo", -110.0, 5_120,
                          {"normalization": "obs_norm"}),
-    "acrobot": Task("acrobot", "Acrobot-v1", AcrobotHeuristic, "acrobot_ppo", -75.0, 5,
+    "acrobot": Task("acrobot", "Acrobot-v1", AcrobotHeuristic, "acrobot_ppo", -75.0, 5_120,
                     {"normalization": "obs_norm", "policy.networks.hidden_units": [128, 128]}),
-    "pendulum": Task("pendulum", "Pendulum-v1", PendulumHeuristic, "pendulum_ppo", -172.0, 2,
+    "pendulum": Task("pendulum", "Pendulum-v1", PendulumHeuristic, "pendulum_ppo", -172.0, 2_048,
                      {"algorithm.n_epochs": "30",
                       "policy.distribution_mapper.distribution_mapper_config": [
                           {"action_space": "gymnasium.spaces.Box",
                            "distribution": "maze_cli.distributions.GSDEGaussianProbabilityDistribution"}]}),
-    "lunar_lander": Task("gym", "LunarLander-v3", LunarLanderHeuristic, "lunar_lander_ppo", 242.0, 2,
+    "lunar_lander": Task("gym", "LunarLander-v3", LunarLanderHeuristic, "lunar_lander_ppo", 242.0, 8_192,
                          {"env.name": "LunarLander-v3", "algorithm.n_epochs": "30"}),
 }
 
@@ -150,7 +150,7 @@ def main() -> None:
             results = {}
             for name, extra in ppo.items():
                 rc = RunContext(experiment=task.preset, seed=seed, output_dir=Path(tmp) / "runs",
-                                overrides={"algorithm.epoch_length": task.epoch_length,
+                                overrides={"budget.eval_every_env_steps": task.eval_every_env_steps,
                                            "algorithm.n_epochs": args.max_epochs,
                                            "algorithm.stop_at_return": threshold,
                                            "algorithm.confirm_episodes": args.confirm_episodes, **extra})
