@@ -75,10 +75,9 @@ class SeedResult:
 
 
 def steps_per_epoch(rc: RunContext) -> int:
-    """On-policy: rollout steps per update; off-policy (SAC): ``train_freq`` env steps per update."""
-    algo = rc.config.algorithm
-    per_update = algo.n_rollout_steps if "n_rollout_steps" in algo else algo.train_freq
-    return int(algo.epoch_length) * int(per_update) * instantiate(rc.config.runner).n_envs
+    """Env steps of all envs per epoch (per update: on-policy rollout steps, SAC's ``train_freq``)."""
+    algo = instantiate(rc.config.algorithm)
+    return algo.epoch_length * algo.steps_per_env_per_update * instantiate(rc.config.runner).n_envs
 
 
 # far above the seeds of the runs' own evaluations (run seed + 1,000,003 + 7,919 per evaluation)
