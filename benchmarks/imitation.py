@@ -50,7 +50,7 @@ TASKS = {
     "cartpole": Task("cartpole", "CartPole-v1", CartPoleHeuristic, "cartpole_ppo", 475.0, 2_560, {}),
     "mountain_car": Task("mountain_car", "MountainCar-v0", MountainCarHeuristic, "mountain_car_ppo", -110.0, 5_120,
                          {"normalization": "obs_norm"}),
-    "acrobot": Task("acrobot", "Acrobot-v1", AcrobotHeuristic, "acrobot_ppo", -75.0, 5_120,
+    "acrobot": Task("acrobot", "Acrobot-v1", AcrobotHeuristic, "acrobot_ppo", -75.0, 6_144,
                     {"normalization": "obs_norm", "policy.networks.hidden_units": [128, 128]}),
     "pendulum": Task("pendulum", "Pendulum-v1", PendulumHeuristic, "pendulum_ppo", -172.0, 2_048,
                      {"algorithm.n_epochs": "30",
