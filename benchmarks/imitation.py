@@ -18,13 +18,17 @@ import argparse
 import csv
 import logging
 import tempfile
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, NamedTuple, Optional
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
+import yaml
+from omegaconf import DictConfig, OmegaConf
 
 from maze_cli import RunContext
 from maze_cli.build import EnvFactory
+from maze_cli.config_compose import compose_config
 from maze_cli.examples.acrobot import AcrobotHeuristic
 from maze_cli.examples.cartpole import CartPoleHeuristic
 from maze_cli.examples.lunar_lander import LunarLanderHeuristic
@@ -37,39 +41,60 @@ PAIRED_SEED = 10_000
 
 
 class Task(NamedTuple):
-    env: str  # the env config group's option
-    gym_id: str
     heuristic: type  # the controller's class, from maze_cli.examples
-    preset: str
+    preset: str  # the PPO preset; its env, normalisation and policy are the BC run's too
     threshold: float
     eval_every_env_steps: int  # PPO's epochs here (budget.eval_every_env_steps: whatever the preset's envs)
-    extra: Dict[str, Any]  # overrides of the BC run, so its policy fits the preset's
+    bc_epochs: Optional[int] = None  # where BC's default epochs are too few to fit the heuristic
 
 
 TASKS = {
-    "cartpole": Task("cartpole", "CartPole-v1", CartPoleHeuristic, "cartpole_ppo", 475.0, 2_560, {}),
-    "mountain_car": Task("mountain_car", "MountainCar-v0", MountainCarHeuristic, "mountain_car_ppo", -110.0, 5_120,
-                         {"normalization": "obs_norm"}),
-    "acrobot": Task("acrobot", "Acrobot-v1", AcrobotHeuristic, "acrobot_ppo", -75.0, 6_144,
-                    {"normalization": "obs_norm", "policy.networks.hidden_units": [128, 128]}),
-    "pendulum": Task("pendulum", "Pendulum-v1", PendulumHeuristic, "pendulum_ppo", -172.0, 2_048,
-                     {"algorithm.n_epochs": "30",
-                      "policy.distribution_mapper.distribution_mapper_config": [
-                          {"action_space": "gymnasium.spaces.Box",
-                           "distribution": "maze_cli.distributions.GSDEGaussianProbabilityDistribution"}]}),
-    "lunar_lander": Task("gym", "LunarLander-v3", LunarLanderHeuristic, "lunar_lander_ppo", 242.0, 8_192,
-                         {"env.name": "LunarLander-v3", "algorithm.n_epochs": "30"}),
+    "cartpole": Task(CartPoleHeuristic, "cartpole_ppo", 475.0, 2_560),
+    "mountain_car": Task(MountainCarHeuristic, "mountain_car_ppo", -110.0, 5_120),
+    "acrobot": Task(AcrobotHeuristic, "acrobot_ppo", -75.0, 6_144),
+    "pendulum": Task(PendulumHeuristic, "pendulum_ppo", -172.0, 2_048, bc_epochs=30),
+    "lunar_lander": Task(LunarLanderHeuristic, "lunar_lander_ppo", 242.0, 8_192, bc_epochs=30),
 }
+
+
+@lru_cache(maxsize=None)
+def preset_config(preset: str) -> Tuple[DictConfig, Dict[str, str]]:
+    """The preset's composed config and its choice per config group."""
+    return compose_config([f"+experiment={preset}"])
+
+
+def bc_run(task: Task, seed: int, dataset: Path, output_dir: Path, overrides: Dict[str, Any]) -> RunContext:
+    """The BC run, with the env, observation normalisation and policy of the task's PPO preset, so that PPO can
+    start from the clone's weights (``policy.init_from``) and a preset edit needs no edit here. They are passed
+    as overrides (not as a ``policy=`` object), so ``--bc policy.KEY=VALUE`` still applies."""
+    cfg, choices = preset_config(task.preset)
+    fit = {key: value for group in ("env", "normalization", "policy")
+           for key, value in dotted(OmegaConf.to_container(cfg[group]), group).items()}
+    epochs = {} if task.bc_epochs is None else {"algorithm.n_epochs": task.bc_epochs}
+    return RunContext(env=choices["env"], algorithm="bc", normalization=choices["normalization"], seed=seed,
+                      output_dir=output_dir, overrides={"algorithm.dataset": str(dataset),
+                                                        "algorithm.eval_repeats": 20, **fit, **epochs, **overrides})
+
+
+def dotted(node: Dict[str, Any], prefix: str) -> Dict[str, Any]:
+    """A nested config node as ``prefix.key.subkey: value`` overrides (lists are values)."""
+    flat: Dict[str, Any] = {}
+    for key, value in node.items():
+        if isinstance(value, dict) and value:
+            flat.update(dotted(value, f"{prefix}.{key}"))
+        else:
+            flat[f"{prefix}.{key}"] = value
+    return flat
 
 
 def task_env(task: Task) -> Any:
     """A fresh env of the task, as the runs build it."""
-    return EnvFactory({"_target_": "maze_cli.envs.make_gym_env", "name": task.gym_id})()
+    return EnvFactory(preset_config(task.preset)[0].env)()
 
 
 def record(directory: Path, task: Task, heuristic: Any, episodes: int, seed: int) -> float:
     env = task_env(task)
-    writer = TrajectoryWriter(directory, task.gym_id, env.observation_spaces_dict, env.action_spaces_dict)
+    writer = TrajectoryWriter(directory, preset_config(task.preset)[0].env.name, env.observation_spaces_dict, env.action_spaces_dict)
     returns = play_episodes(env, controller_act(heuristic, "heuristic"), episodes, seed, writer)
     writer.close()
     return float(np.mean(returns))
@@ -103,9 +128,9 @@ def steps_to(rows: List[Dict[str, str]], threshold: float, confirm_episodes: int
     return None
 
 
-def key_values(items: List[str]) -> Dict[str, str]:
-    """``KEY=VALUE`` command-line items as a dict."""
-    return dict(item.split("=", 1) for item in items)
+def key_values(items: List[str]) -> Dict[str, Any]:
+    """``KEY=VALUE`` command-line items as a dict, values read as YAML (``[64,64]`` is a list, as in maze-run)."""
+    return {key: yaml.safe_load(value) for key, value in (item.split("=", 1) for item in items)}
 
 
 def main() -> None:
@@ -137,10 +162,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
             recorded = record(Path(tmp) / f"data{seed}", task, heuristic, args.episodes, seed)
-            bc = RunContext(env=task.env, algorithm="bc", seed=seed, output_dir=Path(tmp) / "runs",
-                            overrides={"algorithm.dataset": str(Path(tmp) / f"data{seed}"),
-                                       "algorithm.eval_repeats": 20, **task.extra,
-                                       **key_values(args.bc)})
+            bc = bc_run(task, seed, Path(tmp) / f"data{seed}", Path(tmp) / "runs", key_values(args.bc))
             bc_return = bc.train()
             paired = (paired_returns(task, heuristic, args.paired_episodes, seed),
                       paired_returns(task, DeterministicPolicy(bc.run_dir), args.paired_episodes, seed))
