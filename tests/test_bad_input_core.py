@@ -100,3 +100,11 @@ def test_bad_hyper_parameter_in_python_config():
     from maze_cli import A2CAlgorithmConfig
     with pytest.raises(ConfigError, match="algorithm.patience=0"):
         A2CAlgorithmConfig(patience=0)
+
+
+def test_override_of_a_group_given_as_an_object_fails_instead_of_being_dropped():
+    policy = {"_target_": "maze_cli.ProbabilisticPolicyComposer",
+              "networks": {"_target_": "maze_cli.models.DefaultPolicyNet", "hidden_units": [64, 64]}}
+    with pytest.raises(ConfigError, match=r"overrides\['policy.networks.hidden_units'\] would be lost: policy= "
+                                          r"is a Python object"):
+        RunContext(env="cartpole", policy=policy, overrides={"policy.networks.hidden_units": [32]})

@@ -116,6 +116,11 @@ class RunContext:
         drop_keys_of_replaced_targets(self.cfg, choices, cli_args)
         self._objects = {group: value for group, value in given.items()
                          if value is not None and not isinstance(value, str)}
+        lost = [key for key in all_overrides if key.lstrip("+~").split(".")[0] in self._objects]
+        if lost:
+            group = lost[0].lstrip("+~").split(".")[0]
+            raise ConfigError(f"overrides[{lost[0]!r}] would be lost: {group}= is a Python object, which replaces the "
+                              f"whole {group} config; set the value in that object, or pass {group} as a preset name")
         with open_dict(self.cfg):
             for group, obj in list(self._objects.items()):
                 node = _as_config(group, obj, self.cfg[group])
