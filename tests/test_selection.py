@@ -27,7 +27,7 @@ def test_the_best_is_worth_what_fresh_episodes_say_and_its_checkpoint_is_the_kep
     best = rc.train()
     rows = rows_of(rc)
     assert abs(best - 0.5) <= 0.15  # every policy of this env is worth 0.5; two lucky episodes said 1.0
-    # confirmations happen only for evaluations that beat the best so far
+    # confirmations happen only for evaluations that beat (or tie) the best so far
     confirmed = [r for r in rows if r.get("eval/confirmed_selection")]
     assert confirmed and all(float(r["eval/episode_return_mean"]) > 0 for r in confirmed)
     kept = [int(r["epoch"]) for r in rows if float(r["eval/new_best"]) == 1.0]
@@ -36,7 +36,7 @@ def test_the_best_is_worth_what_fresh_episodes_say_and_its_checkpoint_is_the_kep
     assert float(rows[-1]["eval/best_return"]) == best
 
 
-def test_a_candidate_is_kept_only_if_it_beats_the_best_on_the_same_fresh_episodes(run_root):
+def test_a_candidate_is_kept_only_if_it_is_as_good_as_the_best_on_the_same_fresh_episodes(run_root):
     n = 40
     rc = RunContext(env=CoinFlipEnv, seed=3, overrides={**NOISY, "selection.confirm_episodes": n})
     rc.train()
@@ -48,7 +48,7 @@ def test_a_candidate_is_kept_only_if_it_beats_the_best_on_the_same_fresh_episode
                 challenged += 1
                 evidence.append(float(row["eval/best_on_same_episodes"]))
                 best = sum(evidence) / len(evidence)  # its value: the mean over all it has played
-            if candidate > best:
+            if candidate >= best:
                 best, evidence = candidate, [candidate]
         assert float(row["eval/best_return"]) == pytest.approx(best)
     assert challenged >= 2
@@ -111,3 +111,22 @@ def test_a_stop_at_the_threshold_is_judged_on_every_fresh_episode_of_the_policy_
     stats = loop.end_epoch(rule, 480.0)
     assert stats["eval/new_best"] == 0.0 and loop.selection.best_return == pytest.approx(465.0)
     assert loop.reason is None
+
+
+def test_at_a_return_ceiling_later_weights_that_hold_it_replace_the_first_to_touch_it():
+    loop = ScriptedLoop([500.0, 500.0, 500.0, 498.0, 500.0])
+    first = loop.end_epoch(NoStop(), 500.0)
+    assert first["eval/new_best"] == 1.0
+    loop.net.weight.data.fill_(2.0)
+    tie = loop.end_epoch(NoStop(), 500.0)  # candidate and best both 500 on the same 10 fresh episodes
+    assert tie["eval/new_best"] == 1.0 and float(loop.model_selection._best["policy"]["weight"]) == 2.0
+    assert loop.selection.epochs_without_improvement == 1  # kept, but no improvement for patience
+    loop.net.weight.data.fill_(3.0)
+    worse = loop.end_epoch(NoStop(), 500.0)  # 498 against the best's 500 on the same episodes
+    assert worse["eval/new_best"] == 0.0 and float(loop.model_selection._best["policy"]["weight"]) == 2.0
+    assert loop.selection.epochs_without_improvement == 2
+
+
+class NoStop:
+    def on_epoch_end(self, loop, stats):
+        pass

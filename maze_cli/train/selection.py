@@ -30,8 +30,12 @@ class BestModelSelection:
         """Whether ``value`` would be a new best (NaN, a broken evaluation, never is)."""
         return not math.isnan(value) and self.sign * value > self.sign * self.best_return
 
-    def update(self, mean_return: float) -> bool:
-        """Record one evaluation; True if it is a new best."""
+    def ties_best(self, value: float) -> bool:
+        return value == self.best_return
+
+    def update(self, mean_return: float, keep_ties: bool = False) -> bool:
+        """Record one evaluation; True if it is a new best (or, with ``keep_ties``, as good as the best: kept, but
+        not an improvement for patience)."""
         if self.beats_best(mean_return):
             self.best_return = mean_return
             self.epochs_without_improvement = 0
@@ -39,7 +43,7 @@ class BestModelSelection:
                 self.on_improvement(mean_return)
             return True
         self.epochs_without_improvement += 1
-        return False
+        return keep_ties and self.ties_best(mean_return)
 
 
 def selection_return(stats: Dict[str, float], metric: str = "return") -> float:
@@ -79,6 +83,9 @@ class ModelSelectionCallback:
         The best plays the same fresh episodes, and its value is the mean over every episode it has played
         in these comparisons. A small noisy evaluation picks the luckiest policy; comparing the next
         candidate with a best that was itself lucky would keep it, and report its lucky value, forever.
+        A candidate that ties the best on its evaluation and on the confirmation is kept too: at a return
+        ceiling (CartPole's 500) nothing can beat the first weights to touch it, which are the least trained
+        that do, while later weights that hold it on as many fresh episodes are the more robust.
 
     A later ``train()`` call continues from the weights where the previous one stopped (the
     optimiser state belongs to those), while between calls the models hold the selected best.
@@ -99,10 +106,11 @@ class ModelSelectionCallback:
 
     def on_epoch_end(self, loop: Any, stats: Dict[str, float]) -> None:
         value = selection_return(stats, self.metric)
-        confirming = self.confirm_episodes and loop.evaluator is not None and self.selection.beats_best(value)
+        confirming = bool(self.confirm_episodes and loop.evaluator is not None
+                          and (self.selection.beats_best(value) or self.selection.ties_best(value)))
         if confirming:
             value = self._confirm(loop, stats)
-        kept = self.selection.update(value)
+        kept = self.selection.update(value, keep_ties=confirming)
         if kept:
             self._best = copy_models(loop)
             self._evidence = (value * self.confirm_episodes, self.confirm_episodes) if confirming else (0.0, 0)
