@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import torch
 
@@ -14,14 +14,12 @@ ModelState = Dict[str, Dict[str, torch.Tensor]]
 
 
 class BestModelSelection:
-    """Remembers the best value of the selection metric and calls ``on_improvement`` when it is beaten.
+    """Remembers the best value of the selection metric and the epochs since it was last beaten (for patience).
 
-    :param on_improvement: called with the new best value (e.g. to save ``best.pt``).
     :param mode: ``"max"`` (returns) or ``"min"`` (a cost KPI).
     """
 
-    def __init__(self, on_improvement: Optional[Callable[[float], None]] = None, mode: str = "max"):
-        self.on_improvement = on_improvement
+    def __init__(self, mode: str = "max"):
         self.sign = 1.0 if mode == "max" else -1.0
         self.best_return = -math.inf * self.sign
         self.epochs_without_improvement = 0
@@ -39,8 +37,6 @@ class BestModelSelection:
         if self.beats_best(mean_return):
             self.best_return = mean_return
             self.epochs_without_improvement = 0
-            if self.on_improvement is not None:
-                self.on_improvement(mean_return)
             return True
         self.epochs_without_improvement += 1
         return keep_ties and self.ties_best(mean_return)
