@@ -74,14 +74,14 @@ class ModelSelectionCallback:
 
     :param metric: ``return`` or ``kpi/<name>`` (see :func:`selection_return`).
     :param mode: ``max`` or ``min``.
-    :param confirm_episodes: a candidate whose evaluation beats the best is kept only if this many fresh
-        episodes (seeds no evaluation uses) beat the best too (0: keep a candidate on its evaluation alone).
-        The best plays the same fresh episodes, and its value is the mean over every episode it has played
-        in these comparisons. A small noisy evaluation picks the luckiest policy; comparing the next
-        candidate with a best that was itself lucky would keep it, and report its lucky value, forever.
-        A candidate that ties the best on its evaluation and on the confirmation is kept too: at a return
-        ceiling (CartPole's 500) nothing can beat the first weights to touch it, which are the least trained
-        that do, while later weights that hold it on as many fresh episodes are the more robust.
+    :param confirm_episodes: a candidate whose evaluation beats or ties the best is kept only if it scores at
+        least the best on this many fresh episodes (seeds no evaluation uses) too (0: keep a candidate that
+        beats the best on its evaluation alone). The best plays the same fresh episodes, and its value is the
+        mean over every episode it has played in these comparisons. A small noisy evaluation picks the
+        luckiest policy; comparing the next candidate with a best that was itself lucky would keep it, and
+        report its lucky value, forever. Ties go to the candidate: at a return ceiling (CartPole's 500)
+        nothing can beat the first weights to touch it, which are the least trained that do, while later
+        weights that hold it on as many fresh episodes are the more robust.
 
     A later ``train()`` call continues from the weights where the previous one stopped (the
     optimiser state belongs to those), while between calls the models hold the selected best.
