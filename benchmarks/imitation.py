@@ -7,10 +7,11 @@
     python benchmarks/imitation.py --task lunar_lander --seeds 1 2    # LunarLander-v3 (the box2d extra)
 
 Per seed: records ``--episodes`` episodes of the task's heuristic (:mod:`maze_cli.examples`), trains
-``algorithm=bc`` on them, then runs the task's PPO preset twice until its deterministic evaluation reaches
-``--threshold``: from scratch and from the BC weights (``policy.init_from``, ``--burn-in`` critic burn-in epochs
-so the random critic does not undo the cloned policy). Epochs are short (``--epoch-length`` updates), so the step
-count is fine-grained. Prints the heuristic's and BC's returns and each PPO run's env steps to the threshold.
+``algorithm=bc`` on them with the env, observation normalisation and policy of the task's PPO preset, then runs
+that preset twice until its deterministic evaluation reaches ``--threshold``: from scratch and from the BC weights
+(``policy.init_from``, ``--burn-in`` critic burn-in epochs so the random critic does not undo the cloned policy).
+Epochs are short (the task's ``eval_every_env_steps``), so the step count is fine-grained. Prints the
+heuristic's and BC's returns and each PPO run's env steps to the threshold.
 """
 from __future__ import annotations
 
@@ -94,7 +95,8 @@ def task_env(task: Task) -> Any:
 
 def record(directory: Path, task: Task, heuristic: Any, episodes: int, seed: int) -> float:
     env = task_env(task)
-    writer = TrajectoryWriter(directory, preset_config(task.preset)[0].env.name, env.observation_spaces_dict, env.action_spaces_dict)
+    writer = TrajectoryWriter(directory, preset_config(task.preset)[0].env.name, env.observation_spaces_dict,
+                              env.action_spaces_dict)
     returns = play_episodes(env, controller_act(heuristic, "heuristic"), episodes, seed, writer)
     writer.close()
     return float(np.mean(returns))
