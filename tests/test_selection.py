@@ -130,3 +130,22 @@ def test_at_a_return_ceiling_later_weights_that_hold_it_replace_the_first_to_tou
 class NoStop:
     def on_epoch_end(self, loop, stats):
         pass
+
+
+def test_a_stop_on_an_earlier_best_first_gives_it_as_many_fresh_episodes_as_the_stop_rule_asks_for():
+    from maze_cli.train.stop_rules import StopAtReturn
+    rule = StopAtReturn(475.0, confirm_episodes=20)
+    # epoch 1: evaluation 470 (below 475, so no stop test), kept on its 10 confirmation episodes at 480
+    loop = ScriptedLoop([480.0, 460.0])
+    assert loop.end_epoch(rule, 470.0)["eval/new_best"] == 1.0 and loop.reason is None
+    # epoch 2: evaluation 476 reaches 475 but does not beat 480: the stop is judged on the best, which has 10
+    # episodes of evidence; 10 more say 460, so its value is 470 over 20 and the run trains on
+    stats = loop.end_epoch(rule, 476.0)
+    assert stats["eval/new_best"] == 0.0 and loop.reason is None
+    assert loop.selection.best_return == pytest.approx(470.0) == stats["eval/best_return"]
+    assert loop.model_selection.evidence_episodes == 20
+    # the same, but the 10 more say 490: 485 on 20 fresh episodes, a stop
+    loop = ScriptedLoop([480.0, 490.0])
+    loop.end_epoch(rule, 470.0)
+    loop.end_epoch(rule, 476.0)
+    assert loop.reason.startswith("solved: eval return 485.0 >= 475 on 20 fresh episodes")

@@ -123,13 +123,25 @@ class ModelSelectionCallback:
         if self.metric == "return":
             stats["eval/confirmed_return"] = candidate
         if self._best is not None:
-            current = copy_models(loop)
-            load_models(loop, self._best)
-            best = selection_return(loop.evaluator.confirm(loop.policy, n, same_episodes=True), self.metric)
-            load_models(loop, current)
+            best = self._play_best(loop, n, same_episodes=True)
             self.add_evidence(best, n)
             stats["eval/best_on_same_episodes"] = best
         return candidate
+
+    def _play_best(self, loop: Any, n: int, same_episodes: bool) -> float:
+        """The kept weights' value on ``n`` confirmation episodes; the loop's own weights are back afterwards."""
+        current = copy_models(loop)
+        load_models(loop, self._best)
+        value = selection_return(loop.evaluator.confirm(loop.policy, n, same_episodes=same_episodes), self.metric)
+        load_models(loop, current)
+        return value
+
+    def confirm_best(self, loop: Any, episodes: int) -> float:
+        """Plays the kept weights on ``episodes`` more fresh episodes and pools them into the best's value, which
+        it returns: a stop judged on the best needs as many episodes of evidence as the stop rule asks for."""
+        if self._best is None:
+            return self.selection.best_return
+        return self.add_evidence(self._play_best(loop, episodes, same_episodes=False), episodes)
 
     @property
     def evidence_episodes(self) -> int:

@@ -47,7 +47,11 @@ class StopAtReturn:
             return
         selection = loop.model_selection
         if selection.metric == "return" and not stats.get("eval/new_best", 1.0):
-            # this epoch's policy lost to the earlier best on the same fresh episodes: the best is what a stop hands back
+            # this epoch's policy lost to the earlier best: the best is what a stop hands back, so it is the best that
+            # needs confirm_episodes fresh episodes of evidence (it may have been kept on fewer, below the threshold)
+            missing = self.confirm_episodes - selection.evidence_episodes
+            if missing > 0 and loop.evaluator is not None and loop.selection.best_return >= self.threshold:
+                stats["eval/best_return"] = selection.confirm_best(loop, missing)
             confirmed, episodes = loop.selection.best_return, selection.evidence_episodes
         else:
             confirmed, episodes = self._confirm(loop, stats)
