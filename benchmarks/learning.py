@@ -128,8 +128,8 @@ def table_row(preset: str, budget: int, results: List[SeedResult]) -> str:
     steps = f"{statistics.mean(reached):,.0f} (max {max(reached):,})" if reached else "-"
     return (f"| `{preset}` | {figure:g} at {zoo_budget:,} | {budget:,} | {len(reached)}/{len(results)} | {steps} | "
             f"{mean_std([r.best for r in results])} | {mean_std([r.final for r in results])} | "
-            f"{fresh_pair(results)} | {fresh_reach(results, figure)} | "
-            f"{sum(r.stable for r in results)}/{len(results)} | {statistics.mean(r.wall_seconds for r in results):.0f} |")
+            f"{fresh_pair(results)} | {fresh_reach(results, figure)} | {sum(r.stable for r in results)}/{len(results)} "
+            f"| {statistics.mean(r.wall_seconds for r in results):.0f} |")
 
 
 def fresh_pair(results: List[SeedResult]) -> str:
