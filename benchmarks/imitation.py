@@ -30,6 +30,7 @@ from omegaconf import DictConfig, OmegaConf
 from maze_cli import RunContext
 from maze_cli.build import EnvFactory
 from maze_cli.config_compose import compose_config
+from maze_cli.core.nested import flatten_keys
 from maze_cli.examples.acrobot import AcrobotHeuristic
 from maze_cli.examples.cartpole import CartPoleHeuristic
 from maze_cli.examples.lunar_lander import LunarLanderHeuristic
@@ -70,22 +71,11 @@ def bc_run(task: Task, seed: int, dataset: Path, output_dir: Path, overrides: Di
     as overrides (not as a ``policy=`` object), so ``--bc policy.KEY=VALUE`` still applies."""
     cfg, choices = preset_config(task.preset)
     fit = {key: value for group in ("env", "normalization", "policy")
-           for key, value in dotted(OmegaConf.to_container(cfg[group]), group).items()}
+           for key, value in flatten_keys(OmegaConf.to_container(cfg[group]), group + ".").items()}
     epochs = {} if task.bc_epochs is None else {"algorithm.n_epochs": task.bc_epochs}
     return RunContext(env=choices["env"], algorithm="bc", normalization=choices["normalization"], seed=seed,
                       output_dir=output_dir, overrides={"algorithm.dataset": str(dataset),
                                                         "algorithm.eval_repeats": 20, **fit, **epochs, **overrides})
-
-
-def dotted(node: Dict[str, Any], prefix: str) -> Dict[str, Any]:
-    """A nested config node as ``prefix.key.subkey: value`` overrides (lists are values)."""
-    flat: Dict[str, Any] = {}
-    for key, value in node.items():
-        if isinstance(value, dict) and value:
-            flat.update(dotted(value, f"{prefix}.{key}"))
-        else:
-            flat[f"{prefix}.{key}"] = value
-    return flat
 
 
 def task_env(task: Task) -> Any:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from maze_cli.core.imports import require
+from maze_cli.core.nested import flatten_keys
 from maze_cli.logging.curve import CURVE_FILE
 
 logger = logging.getLogger("maze_cli")
@@ -26,14 +27,7 @@ ARTIFACTS = ("config.yaml", CURVE_FILE, "checkpoints/best.pt")
 
 def flat_params(config: Mapping[str, Any], prefix: str = "") -> Dict[str, str]:
     """A nested config as ``{"algorithm.lr": "0.0005", ...}``: what trackers show as a run's parameters."""
-    flat: Dict[str, str] = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            flat.update(flat_params(value, name + "."))
-        else:
-            flat[name] = str(value)[:500]
-    return flat
+    return {name: str(value)[:500] for name, value in flatten_keys(config, prefix).items()}
 
 
 def finite_metrics(stats: Mapping[str, float]) -> Dict[str, float]:
