@@ -5,6 +5,8 @@ import pytest
 import torch
 
 from maze_cli import ConfigError, RunContext
+from maze_cli.train.selection import ModelSelectionCallback
+from maze_cli.train.stop_rules import StopAtReturn
 from python_objects import CoinFlipEnv
 
 # 2 stochastic evaluation episodes per epoch, as in the Maze tutorial: the noisiest selection there is
@@ -64,7 +66,6 @@ class ScriptedLoop:
     """The parts of a training loop that selection and the stop rule use; fresh episodes score what the script says."""
 
     def __init__(self, confirm_returns):
-        from maze_cli.train.selection import ModelSelectionCallback
         self.model_selection = ModelSelectionCallback(confirm_episodes=10)
         self.confirm_returns = list(confirm_returns)
         self.evaluator, self.policy, self.epoch, self.env_steps, self.reason = self, None, 1, 1000, None
@@ -94,7 +95,6 @@ class ScriptedLoop:
 
 
 def test_a_stop_at_the_threshold_is_judged_on_every_fresh_episode_of_the_policy_it_hands_back():
-    from maze_cli.train.stop_rules import StopAtReturn
     rule = StopAtReturn(475.0, confirm_episodes=20)
     # selection's 10 fresh episodes: 470; the stop rule's 20: 490 -> the best's value is (10 * 470 + 20 * 490) / 30
     loop = ScriptedLoop([470.0, 490.0])
@@ -133,7 +133,6 @@ class NoStop:
 
 
 def test_a_stop_on_an_earlier_best_first_gives_it_as_many_fresh_episodes_as_the_stop_rule_asks_for():
-    from maze_cli.train.stop_rules import StopAtReturn
     rule = StopAtReturn(475.0, confirm_episodes=20)
     # epoch 1: evaluation 470 (below 475, so no stop test), kept on its 10 confirmation episodes at 480
     loop = ScriptedLoop([480.0, 460.0])
