@@ -75,11 +75,21 @@ class HangingCartPole(GymMazeEnv):
     def step(self, action):
         import time
         self.steps += 1
-        if self.steps == self.hang_at and not (self.once_file and os.path.exists(self.once_file)):
-            if self.once_file:
-                open(self.once_file, "w").close()
+        if self.steps == self.hang_at and self._claim_the_hang():
             time.sleep(self.seconds)
         return super().step(action)
+
+    def _claim_the_hang(self) -> bool:
+        """Whether this env hangs: always without ``once_file``; with it, only the env that creates the file.
+        The creation is atomic (O_EXCL), because the workers reach ``hang_at`` in the same step, and a check
+        then a create let two of them hang at once."""
+        if not self.once_file:
+            return True
+        try:
+            os.close(os.open(self.once_file, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return False
+        return True
 
 
 def hanging_cartpole(hang_at: int = 300, seconds: float = 3600.0, once_file: str = "") -> HangingCartPole:
