@@ -41,7 +41,7 @@ def test_hung_step_with_restart_replaces_the_worker_and_completes(run_root):
     assert "restarting it with fresh envs (restart 1 of 3)" in result.stderr
     rows = list(csv.DictReader(open(only_run_dir(run_root) / "stats.csv")))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
-    assert [float(r["time/worker_restarts"]) for r in rows] == [0.0, 1.0, 1.0]
+    assert [float(r["time/worker_restarts"]) for r in rows] == [0.0, 1.0, 1.0], result.stderr
 
 
 def test_hung_ray_worker_is_replaced_and_the_run_completes(run_root, ray_session):
