@@ -7,11 +7,12 @@
 Each run trains ``+experiment=<preset>`` for ``--budget-fraction`` (default half) of the Zoo's step budget,
 with no early stop (``patience`` and ``stop_at_return`` off), so that the last epoch shows whether a solved
 run stays solved. From each run's ``stats.csv`` it takes the env steps of the first epoch whose deterministic
-evaluation reaches the Zoo's figure, the best return (model selection's, confirmed on fresh episodes) and the
-last epoch's evaluation return. Then the best and the last weights play the same ``--final-episodes`` fresh
-episodes (default 50; start states of their own per run, which no evaluation in training saw): "stays solved"
-compares those two means, as a 10-episode evaluation is too noisy for a 5% margin (on Pendulum its mean moves
-by about 15% between evaluations of the same policy). Per preset it prints mean ± std over seeds against the
+evaluation reaches the Zoo's figure, the best return (what the run reports: the kept weights' mean on
+``selection.report_episodes`` held-out episodes) and the last epoch's evaluation return; the issue's reading of
+"stays solved" compares these two. Then the best and the last weights play the same ``--final-episodes`` fresh
+episodes (default 50; start states of their own per run, which no evaluation in training saw): the stricter
+reading compares those two means, as a 10-episode evaluation is too noisy for a 5% margin (on Pendulum its mean
+moves by about 15% between evaluations of the same policy). Per preset it prints mean ± std over seeds against the
 Zoo's figure and budget and saves ``<preset>.json`` in ``--out``; from every such file there it writes ``learning.md`` (the
 table) and ``learning.png`` (every seed's curve, the mean and the band between the lowest and the highest
 seed), so invocations for different presets (e.g. one per core) add up to one table.
@@ -68,10 +69,19 @@ class SeedResult:
     last_fresh: Optional[float] = None
 
     @property
+    def last_epoch_stable(self) -> bool:
+        """The last epoch's evaluation is no more than 5% below the best return the run reports."""
+        return within_margin(self.final, self.best)
+
+    @property
     def stable(self) -> bool:
         """The last weights score no more than 5% below the best (on the same fresh episodes when measured)."""
         best, last = (self.best, self.final) if self.best_fresh is None else (self.best_fresh, self.last_fresh)
-        return last >= best - STABLE_FRACTION * abs(best)
+        return within_margin(last, best)
+
+
+def within_margin(last: float, best: float) -> bool:
+    return last >= best - STABLE_FRACTION * abs(best)
 
 
 def steps_per_epoch(rc: RunContext) -> int:
@@ -128,8 +138,9 @@ def table_row(preset: str, budget: int, results: List[SeedResult]) -> str:
     steps = f"{statistics.mean(reached):,.0f} (max {max(reached):,})" if reached else "-"
     return (f"| `{preset}` | {figure:g} at {zoo_budget:,} | {budget:,} | {len(reached)}/{len(results)} | {steps} | "
             f"{mean_std([r.best for r in results])} | {mean_std([r.final for r in results])} | "
-            f"{fresh_pair(results)} | {fresh_reach(results, figure)} | {sum(r.stable for r in results)}/{len(results)} "
-            f"| {statistics.mean(r.wall_seconds for r in results):.0f} |")
+            f"{sum(r.last_epoch_stable for r in results)}/{len(results)} | {fresh_pair(results)} | "
+            f"{fresh_reach(results, figure)} | {sum(r.stable for r in results)}/{len(results)} | "
+            f"{statistics.mean(r.wall_seconds for r in results):.0f} |")
 
 
 def fresh_pair(results: List[SeedResult]) -> str:
@@ -149,9 +160,10 @@ def fresh_reach(results: List[SeedResult], figure: float) -> str:
 
 
 TABLE_HEAD = ("| preset | Zoo figure at Zoo steps | our budget | seeds reaching it | env steps to it (mean) | "
-              "best return | last-epoch return | best / last weights, same fresh episodes | "
-              "best weights at the figure there | last within 5% of best | wall s per seed |\n"
-              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+              "best return (reported) | last-epoch return | last epoch within 5% of it | "
+              "best / last weights, same fresh episodes | best weights at the figure there | "
+              "last within 5% of best there | wall s per seed |\n"
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 
 
 def plot(results: Dict[str, List[SeedResult]], path: Path) -> None:

@@ -43,7 +43,7 @@ from maze_cli.train.checkpoint import CheckpointError, load_checkpoint, load_sta
 from maze_cli.train.evaluator import RolloutEvaluator
 from maze_cli.train.budget import apply_budget, describe_budget
 from maze_cli.train.loop import LAST_CHECKPOINT, TrainingLoop
-from maze_cli.train.selection import BEST_CHECKPOINT, ModelSelectionCallback, selection_settings
+from maze_cli.train.selection import BEST_CHECKPOINT, ModelSelectionCallback, ReportBest, selection_settings
 from maze_cli.train.stop_rules import EarlyStopping, StopAtReturn
 
 logger = logging.getLogger("maze_cli")
@@ -152,6 +152,7 @@ class Components:
         threshold = stop_threshold(self.algorithm.stop_at_return, self.probe_env)
         if threshold is not None:
             callbacks.append(StopAtReturn(threshold, self.algorithm.confirm_episodes))
+        callbacks.append(ReportBest())  # once the stop rules have decided that the epoch is the last
         callbacks.append(ConsoleLogger())
         if run_dir is not None:
             callbacks.append(LearningCurve(run_dir))  # before the trackers, which store the curve

@@ -44,7 +44,9 @@ def train(cfg: DictConfig, run_dir: Path) -> float:
     _, _, trainer = prepare_run(cfg, run_dir, overrides)
     best = trainer.train()
     outcome = trainer.stop_reason or f"trained {trainer.epoch} epochs, {trainer.env_steps:,} env steps"
-    logger.info(f"{outcome} | best return {best:.1f}: {run_dir / 'checkpoints' / 'best.pt'} | watch it: "
+    reported = trainer.model_selection.reported_episodes
+    held_out = f" on {reported} held-out episodes" if reported else ""
+    logger.info(f"{outcome} | best return {best:.1f}{held_out}: {run_dir / 'checkpoints' / 'best.pt'} | watch it: "
                 f"maze-run -cn rollout input_dir={run_dir}")
     if _in_sweep():
         write_job_result(run_dir, "completed", best, trainer.env_steps, time.perf_counter() - start,

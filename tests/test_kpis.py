@@ -50,6 +50,7 @@ def test_kpis_reach_stats_csv_from_every_runner(run_root, runner):
 def test_selection_on_a_cost_kpi_keeps_the_lowest_cost_epoch(run_root):
     rc = RunContext(env=CostEnv, seed=1, overrides={**SHORT, "algorithm.n_epochs": 4, "kpis": {"cost": "sum"},
                                                     "algorithm.deterministic_eval": False, "selection.confirm_episodes": 0,
+                                                    "selection.report_episodes": 0,
                                                     "selection.metric": "kpi/cost", "selection.mode": "min"})
     best = rc.train()
     rows = rows_of(rc)

@@ -5,13 +5,15 @@ import pytest
 import torch
 
 from maze_cli import ConfigError, RunContext
-from maze_cli.train.selection import ModelSelectionCallback
+from maze_cli.train.selection import ModelSelectionCallback, ReportBest
 from maze_cli.train.stop_rules import StopAtReturn
 from python_objects import CoinFlipEnv
 
 # 2 stochastic evaluation episodes per epoch, as in the Maze tutorial: the noisiest selection there is
+# (report_episodes=0: these tests follow the value that selected the weights; the report's own tests set it)
 NOISY = {"algorithm.n_epochs": 12, "algorithm.epoch_length": 1, "algorithm.n_rollout_steps": 4,
-         "algorithm.eval_repeats": 2, "algorithm.deterministic_eval": False, "algorithm.patience": 100}
+         "algorithm.eval_repeats": 2, "algorithm.deterministic_eval": False, "algorithm.patience": 100,
+         "selection.report_episodes": 0}
 
 
 def rows_of(rc):
@@ -56,10 +58,23 @@ def test_a_candidate_is_kept_only_if_it_is_as_good_as_the_best_on_the_same_fresh
     assert challenged >= 2
 
 
+def test_the_run_reports_what_the_kept_weights_score_on_held_out_episodes(run_root):
+    # the lucky 1.0 of the first test selects the weights, and 40 held-out episodes say what they are worth
+    rc = RunContext(env=CoinFlipEnv, seed=3, overrides={**NOISY, "selection.confirm_episodes": 0,
+                                                        "selection.report_episodes": 40})
+    best = rc.train()
+    rows = rows_of(rc)
+    assert abs(best - 0.5) <= 0.2 and best == float(rows[-1]["eval/best_return"])
+    assert float(rows[-1]["eval/best_selected_return"]) == 1.0
+    assert float(rows[-1]["eval/best_report_episodes"]) == 40
+    assert [bool(r.get("eval/best_report_episodes")) for r in rows] == [False] * 11 + [True]  # the last epoch's only
+
+
+@pytest.mark.parametrize("key", ["confirm_episodes", "report_episodes"])
 @pytest.mark.parametrize("value", [-1, 2.5, "many"])
-def test_bad_confirm_episodes_fail_before_training(run_root, value):
-    with pytest.raises(ConfigError, match=r"selection.confirm_episodes=.* is invalid: expected an integer >= 0"):
-        RunContext(env=CoinFlipEnv, overrides={**NOISY, "selection.confirm_episodes": value}).train()
+def test_bad_selection_episodes_fail_before_training(run_root, key, value):
+    with pytest.raises(ConfigError, match=rf"selection.{key}=.* is invalid: expected an integer >= 0"):
+        RunContext(env=CoinFlipEnv, overrides={**NOISY, f"selection.{key}": value}).train()
 
 
 class ScriptedLoop:
@@ -148,3 +163,19 @@ def test_a_stop_on_an_earlier_best_first_gives_it_as_many_fresh_episodes_as_the_
     loop.end_epoch(rule, 470.0)
     loop.end_epoch(rule, 476.0)
     assert loop.reason.startswith("solved: eval return 485.0 >= 475 on 20 fresh episodes")
+
+
+def test_the_report_replaces_the_best_value_by_the_held_out_mean_after_the_last_epoch_only():
+    loop = ScriptedLoop([480.0, 455.0])  # confirmation 480 keeps the weights; the 20 held-out episodes say 455
+    loop.model_selection.report_episodes = 20
+    loop.target_epoch, loop.stop_reason = 2, None
+    stats = loop.end_epoch(ReportBest(), 490.0)  # epoch 1 of 2: no report
+    assert stats["eval/best_return"] == 480.0 and "eval/best_selected_return" not in stats
+    loop.epoch = 2
+    stats = {"eval/best_return": 480.0}
+    ReportBest().on_epoch_end(loop, stats)
+    assert stats["eval/best_return"] == 455.0 == loop.selection.best_return
+    assert stats["eval/best_selected_return"] == 480.0 and stats["eval/best_report_episodes"] == 20
+    # the held-out episodes are the best's whole evidence now: a stop rule pools later episodes with them only
+    assert loop.model_selection.evidence_episodes == 20
+    assert loop.model_selection.add_evidence(475.0, 20) == pytest.approx(465.0)
