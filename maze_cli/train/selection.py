@@ -204,6 +204,9 @@ class ReportBest:
     6-41% (-111.0 against -189.2 at worst).
     """
 
+    def __init__(self) -> None:
+        self._message: Optional[str] = None  # said when training ends, after the last epoch's line and stop reason
+
     def on_epoch_end(self, loop: Any, stats: Dict[str, float]) -> None:
         selection = loop.model_selection
         last_epoch = loop.stop_reason is not None or loop.epoch >= loop.target_epoch
@@ -213,8 +216,13 @@ class ReportBest:
         stats["eval/best_return"] = selection.report_best(loop)
         stats["eval/best_selected_return"] = selected
         stats["eval/best_report_episodes"] = selection.report_episodes
-        logger.info(f"the kept weights score {stats['eval/best_return']:.1f} on {selection.report_episodes} held-out "
-                    f"episodes (selected at {selected:.1f}): the run reports {stats['eval/best_return']:.1f}")
+        self._message = (f"the kept weights score {stats['eval/best_return']:.1f} on {selection.report_episodes} "
+                         f"held-out episodes (selected at {selected:.1f}): the run reports that")
+
+    def on_train_end(self, loop: Any) -> None:
+        if self._message is not None:
+            logger.info(self._message)
+            self._message = None
 
 
 def copy_models(loop: Any) -> ModelState:
