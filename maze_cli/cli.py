@@ -33,7 +33,7 @@ def _in_sweep() -> bool:
 
 
 def train(cfg: DictConfig, run_dir: Path) -> float:
-    """Train one run into Hydra's output directory; returns the best evaluation return (for sweepers)."""
+    """Train one run into Hydra's output directory; returns the best return it reports (for sweepers)."""
     start = time.perf_counter()
     overrides = list(HydraConfig.get().overrides.task)
     drop_keys_of_replaced_targets(cfg, dict(HydraConfig.get().runtime.choices), overrides)

@@ -160,7 +160,8 @@ class RunContext:
         return self._components
 
     def train(self, n_epochs: Optional[int] = None) -> float:
-        """Train (``n_epochs`` overrides the config's); returns the best evaluation return.
+        """Train (``n_epochs`` overrides the config's); returns the best return: the kept
+        weights' mean on ``selection.report_episodes`` held-out episodes (0: the value that selected them).
 
         The first call creates the run directory; later calls continue the same run. Afterwards
         :attr:`policy` holds the best weights found by model selection.

@@ -115,7 +115,8 @@ class TrainingLoop:
         return self._stop_reason
 
     def train(self, n_epochs: Optional[int] = None) -> float:
-        """Train ``n_epochs`` more epochs (default: the config's); returns the best selection return."""
+        """Train ``n_epochs`` more epochs (default: the config's); returns the best selection return (after
+        the last epoch a :class:`~maze_cli.train.selection.ReportBest` callback may have made it a held-out report)."""
         n_epochs = self.config.n_epochs if n_epochs is None else n_epochs
         self.target_epoch = self.epoch + n_epochs
         self._planned_updates = max(self.config.n_epochs, self.target_epoch) * self.config.epoch_length
