@@ -8,8 +8,8 @@ import csv
 
 import pytest
 
-from maze_cli import RunContext
 from learning_helpers import assert_reached
+from maze_cli import RunContext
 from maze_cli.distributions import GSDENoise
 
 

@@ -102,6 +102,10 @@ class ScriptedLoop:
     def request_stop(self, reason):
         self.reason = reason
 
+    @property
+    def finishing(self):  # as TrainingLoop.finishing (target_epoch and stop_reason: set by the tests that need it)
+        return self.stop_reason is not None or self.epoch >= self.target_epoch
+
     def end_epoch(self, rule, eval_return):
         stats = {"eval/episode_return_mean": eval_return}
         self.model_selection.on_epoch_end(self, stats)

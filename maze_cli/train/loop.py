@@ -110,6 +110,12 @@ class TrainingLoop:
             self._stop_reason = reason
 
     @property
+    def finishing(self) -> bool:
+        """Whether the epoch just ended is the last of this :meth:`train` call (a stop was requested, or the epochs
+        are done): the loop's own condition, for callbacks that act once at the end."""
+        return self._stop_reason is not None or self.epoch >= self.target_epoch
+
+    @property
     def stop_reason(self) -> Optional[str]:
         """Why the last :meth:`train` call stopped early (``None``: it trained all its epochs)."""
         return self._stop_reason
@@ -129,7 +135,7 @@ class TrainingLoop:
         try:
             self.evaluator = self.make_evaluator(self.epoch) if self.make_evaluator is not None else None
             with StopRequest() as self._signals:
-                while self.epoch < self.target_epoch and self._stop_reason is None:
+                while not self.finishing:
                     self._epoch(progress)
         except TrainingInterrupted as interrupt:
             self.save(LAST_CHECKPOINT)

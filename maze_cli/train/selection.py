@@ -209,8 +209,7 @@ class ReportBest:
 
     def on_epoch_end(self, loop: Any, stats: Dict[str, float]) -> None:
         selection = loop.model_selection
-        last_epoch = loop.stop_reason is not None or loop.epoch >= loop.target_epoch
-        if not (last_epoch and selection.report_episodes and loop.evaluator is not None and selection.has_best):
+        if not (loop.finishing and selection.report_episodes and loop.evaluator is not None and selection.has_best):
             return
         selected = loop.selection.best_return
         stats["eval/best_return"] = selection.report_best(loop)
